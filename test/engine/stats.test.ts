@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import {
+  decodeHistogram,
+  decodeOp,
+  encodeHistogram,
+  encodeOp,
+  LATENCY_HIGHEST_US,
+  latencyStats,
+  mergeHistograms,
+  newLatencyHistogram,
+  newOpAccumulator,
+  recordUs,
+  summarizeOp,
+} from "../../src/engine/stats.js";
+
+/** Deterministic pseudo-random values spanning µs to seconds (xorshift32). */
+function values(n: number, seed: number): number[] {
+  let x = seed >>> 0 || 1;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const exp = x % 7; // 1 µs .. 10 s
+    out.push(1 + ((x >>> 3) % 10 ** exp));
+  }
+  return out;
+}
+
+describe("latency histograms", () => {
+  it("merging per-worker histograms equals one histogram fed all values", () => {
+    const parts = [values(5000, 1), values(3000, 2), values(7000, 3)];
+    const single = newLatencyHistogram();
+    const perWorker = parts.map((vs) => {
+      const h = newLatencyHistogram();
+      for (const v of vs) {
+        recordUs(h, v);
+        recordUs(single, v);
+      }
+      return h;
+    });
+    // merge after an encode/decode round trip, as the worker -> main transfer does
+    const merged = mergeHistograms(perWorker.map((h) => decodeHistogram(encodeHistogram(h))));
+    expect(merged.totalCount).toBe(15000);
+    expect(latencyStats(merged)).toEqual(latencyStats(single));
+    for (const p of [1, 25, 50, 75, 90, 99, 99.9, 99.99, 100]) {
+      expect(merged.getValueAtPercentile(p)).toBe(single.getValueAtPercentile(p));
+    }
+    expect(encodeHistogram(merged)).toBe(encodeHistogram(single));
+  });
+
+  it("keeps 3 significant digits from 1 µs to 60 s and clamps outside", () => {
+    const h = newLatencyHistogram();
+    recordUs(h, 0.2);
+    recordUs(h, 123_456);
+    recordUs(h, 3_600_000_000);
+    expect(h.minNonZeroValue).toBe(1);
+    expect(Math.abs(h.getValueAtPercentile(50) - 123_456) / 123_456).toBeLessThan(0.001);
+    expect(h.maxValue).toBeGreaterThanOrEqual(LATENCY_HIGHEST_US * 0.999);
+    expect(h.maxValue).toBeLessThanOrEqual(LATENCY_HIGHEST_US * 1.001);
+  });
+
+  it("the encoding is HdrHistogram compressed base64 and round-trips", () => {
+    const h = newLatencyHistogram();
+    for (const v of values(1000, 9)) recordUs(h, v);
+    const s = encodeHistogram(h);
+    expect(s.startsWith("HISTF")).toBe(true);
+    expect(Buffer.from(s, "base64").readUInt32BE(0)).toBe(0x1c849314); // V2 compressed cookie: base 0x1c849304 | 0x10
+    const d = decodeHistogram(s);
+    expect(d.totalCount).toBe(1000);
+    expect(d.getValueAtPercentile(100)).toBe(h.getValueAtPercentile(100));
+  });
+
+  it("summarizes an operation: rates from counts, percentiles ordered", () => {
+    const lat = newLatencyHistogram();
+    const svc = newLatencyHistogram();
+    for (let i = 1; i <= 1000; i++) {
+      recordUs(lat, i * 10);
+      recordUs(svc, i);
+    }
+    const op = summarizeOp(lat, svc, 1000, 4096 * 1000, 2);
+    expect(op.ios).toBe(1000);
+    expect(op.iops).toBe(500);
+    expect(op.bytesPerSec).toBe(2048000);
+    expect(op.latencyUs.min).toBe(10);
+    expect(op.latencyUs.p50).toBeGreaterThanOrEqual(5000);
+    expect(op.latencyUs.p50).toBeLessThanOrEqual(5005);
+    expect(op.latencyUs.p99).toBeGreaterThanOrEqual(9890);
+    expect(op.latencyUs.p99).toBeLessThanOrEqual(9910);
+    expect(op.latencyUs.max).toBeGreaterThanOrEqual(10000);
+    expect(op.latencyUs.max).toBeLessThan(10010);
+    expect(op.latencyUs.mean).toBeCloseTo(5005, -1);
+    expect(op.serviceTimeUs.p50).toBe(500);
+    expect(decodeHistogram(op.histogram).totalCount).toBe(1000);
+  });
+
+  it("an empty operation summarizes to zeros", () => {
+    const op = summarizeOp(newLatencyHistogram(), newLatencyHistogram(), 0, 0, 2);
+    expect(op.iops).toBe(0);
+    expect(op.latencyUs).toEqual({
+      min: 0,
+      mean: 0,
+      stddev: 0,
+      p50: 0,
+      p90: 0,
+      p99: 0,
+      p99_9: 0,
+      p99_99: 0,
+      max: 0,
+    });
+  });
+
+  it("op accumulators survive the wire form", () => {
+    const a = newOpAccumulator();
+    a.ios = 3;
+    a.bytes = 12288;
+    recordUs(a.latency, 100);
+    recordUs(a.latency, 200);
+    recordUs(a.latency, 300);
+    recordUs(a.service, 50);
+    const b = decodeOp(structuredClone(encodeOp(a)));
+    expect(b.ios).toBe(3);
+    expect(b.bytes).toBe(12288);
+    expect(b.latency.totalCount).toBe(3);
+    expect(b.service.totalCount).toBe(1);
+    expect(b.latency.getValueAtPercentile(50)).toBe(200);
+  });
+});
