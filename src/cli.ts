@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * iscsi-bench command line: commander wiring only; each command lives in its own module.
+ * Exit codes: 0 success, 1 failure at run time, 2 bad input (commander's usage errors included).
+ */
+import { Command, CommanderError } from "commander";
+import { EXIT_USAGE, reportError } from "./cli-errors.js";
+import type { CommonCliOptions } from "./commands/common.js";
+import { discoverCommand } from "./commands/discover.js";
+import { infoCommand } from "./commands/info.js";
+
+/** Adds the options every initiator command takes. */
+function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .option("--initiator-name <iqn>", "initiator IQN (default: iqn.2026-11.io.iscsi-bench:<hostname>)")
+    .option("--header-digest", "request HeaderDigest=CRC32C")
+    .option("--data-digest", "request DataDigest=CRC32C")
+    .option(
+      "--timeout <duration>",
+      "connect/login/command timeout (e.g. 15s, 500ms; a plain number is seconds)",
+    )
+    .option("--json", "print JSON")
+    .option("--debug", "print the stack trace of an error");
+}
+
+/** Runs a command body, turning its error into a one-line message and an exit code. */
+async function run(body: () => Promise<void>, debug: boolean | undefined): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    process.exitCode = reportError(err, debug === true);
+  }
+}
+
+const program = new Command();
+program
+  .name("iscsi-bench")
+  .description("iSCSI storage benchmark and load generator with a native TypeScript initiator")
+  .version("0.1.0")
+  .exitOverride()
+  .showHelpAfterError(false);
+
+withCommonOptions(
+  program
+    .command("discover")
+    .description("list the targets and portals a portal reports (SendTargets)")
+    .argument("<url>", "iscsi://[user[%secret]@]host[:port]"),
+).action((url: string, opts: CommonCliOptions) => run(() => discoverCommand(url, opts), opts.debug));
+
+withCommonOptions(
+  program
+    .command("info")
+    .description("show a LUN's identity, capacity and the negotiated iSCSI parameters")
+    .argument("<url>", "iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>"),
+).action((url: string, opts: CommonCliOptions) => run(() => infoCommand(url, opts), opts.debug));
+
+for (const cmd of program.commands) cmd.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and --version exit 0; every other commander error is a usage error (already printed).
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else {
+    process.exitCode = reportError(err, process.argv.includes("--debug"));
+  }
+}
