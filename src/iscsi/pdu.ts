@@ -77,6 +77,8 @@ export interface ScsiCommand {
   cdb: Buffer;
   /** Expected bidirectional read data length (AHS type 2), for bidirectional commands. */
   bidiReadLength?: number;
+  /** Further AHS segments (types other than 1 and 2), carried after the ones above; decode fills it only when present. */
+  extraAhs?: Ahs[];
   /** Immediate data. */
   data: Buffer;
 }
