@@ -1,0 +1,209 @@
+import type { ScsiCommandOut } from "./logical-unit.js";
+import { inRange, isWriteProtected, type LuState, readLba64 } from "./lu-state.js";
+import {
+  firstDifference,
+  GOOD,
+  good,
+  INVALID_FIELD_IN_CDB,
+  LBA_OUT_OF_RANGE,
+  miscompare,
+  READ_ERROR,
+  WRITE_ERROR,
+  WRITE_PROTECTED,
+} from "./scsi-result.js";
+
+/**
+ * The block commands of SBC-3: READ/WRITE(6/10/12/16), WRITE AND VERIFY, VERIFY, PRE-FETCH,
+ * ORWRITE, COMPARE AND WRITE, SYNCHRONIZE CACHE. Hot path: READ/WRITE decode into a reused
+ * scratch object and return views of the store; only FUA and flushes go asynchronous.
+ */
+
+interface RwFields {
+  lba: number; // -1 when not representable (>= 2^53): always out of range
+  blocks: number;
+  flags: number; // CDB byte 1 (PROTECT 7-5, DPO 4, FUA 3, BYTCHK 2-1)
+}
+
+const rw: RwFields = { lba: 0, blocks: 0, flags: 0 };
+
+/** Fills `rw` from a READ/WRITE-family CDB by its length class; false when the CDB is too short. */
+function decode(cdb: Buffer): boolean {
+  const op = cdb[0]!;
+  const group = op >> 5;
+  if (group === 0) {
+    if (cdb.length < 6) return false;
+    rw.lba = ((cdb[1]! & 0x1f) << 16) | (cdb[2]! << 8) | cdb[3]!;
+    rw.blocks = cdb[4] === 0 ? 256 : cdb[4]!; // SBC-3 5.8: 0 means 256 blocks
+    rw.flags = 0;
+    return true;
+  }
+  if (group === 1) {
+    if (cdb.length < 10) return false;
+    rw.lba = cdb.readUInt32BE(2);
+    rw.blocks = cdb.readUInt16BE(7);
+    rw.flags = cdb[1]!;
+    return true;
+  }
+  if (group === 5) {
+    if (cdb.length < 12) return false;
+    rw.lba = cdb.readUInt32BE(2);
+    rw.blocks = cdb.readUInt32BE(6);
+    rw.flags = cdb[1]!;
+    return true;
+  }
+  if (group === 4) {
+    if (cdb.length < 16) return false;
+    rw.lba = readLba64(cdb, 2);
+    rw.blocks = op === 0x89 ? cdb[13]! : cdb.readUInt32BE(10);
+    rw.flags = cdb[1]!;
+    return true;
+  }
+  return false;
+}
+
+const FUA = 0x08;
+
+function afterWrite(lu: LuState, flags: number): ScsiCommandOut | Promise<ScsiCommandOut> {
+  if ((flags & FUA) === 0 && lu.wce) return GOOD;
+  return lu.backend.flush().then(
+    () => GOOD,
+    () => WRITE_ERROR,
+  );
+}
+
+/** Common checks of a data-transferring command; null when it may proceed. */
+function check(lu: LuState, write: boolean): ScsiCommandOut | null {
+  if ((rw.flags & 0xe0) !== 0) return INVALID_FIELD_IN_CDB; // no protection information
+  if (!inRange(lu, rw.lba, rw.blocks)) return LBA_OUT_OF_RANGE;
+  if (write && isWriteProtected(lu)) return WRITE_PROTECTED;
+  if (rw.blocks > lu.maxTransferBlocks) return INVALID_FIELD_IN_CDB;
+  return null;
+}
+
+/** READ(6/10/12/16). */
+export function read(lu: LuState, cdb: Buffer): ScsiCommandOut {
+  if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
+  const bad = check(lu, false);
+  if (bad !== null) return bad;
+  if (rw.blocks === 0) return GOOD;
+  try {
+    return good(lu.backend.read(rw.lba * lu.blockSize, rw.blocks * lu.blockSize));
+  } catch {
+    return READ_ERROR;
+  }
+}
+
+/** WRITE(6/10/12/16) and WRITE AND VERIFY(10/12/16) (the verify is of what was just written). */
+export function write(
+  lu: LuState,
+  cdb: Buffer,
+  data: Buffer | null,
+): ScsiCommandOut | Promise<ScsiCommandOut> {
+  if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
+  const bad = check(lu, true);
+  if (bad !== null) return bad;
+  if (rw.blocks === 0) return GOOD;
+  const length = rw.blocks * lu.blockSize;
+  if (data === null || data.length < length) return INVALID_FIELD_IN_CDB; // fewer bytes than the CDB implies
+  const flags = rw.flags;
+  try {
+    lu.backend.write(rw.lba * lu.blockSize, data.length === length ? data : data.subarray(0, length));
+  } catch {
+    return WRITE_ERROR;
+  }
+  return afterWrite(lu, flags);
+}
+
+/** VERIFY(10/12/16) (SBC-3 5.29): BYTCHK 00b medium check only, 01b compare, 11b compare one block with each. */
+export function verify(lu: LuState, cdb: Buffer, data: Buffer | null): ScsiCommandOut {
+  if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
+  const bytchk = (rw.flags >> 1) & 0x03;
+  if (bytchk === 2) return INVALID_FIELD_IN_CDB;
+  const bad = check(lu, false);
+  if (bad !== null) return bad;
+  if (rw.blocks === 0 || bytchk === 0) return GOOD;
+  const bs = lu.blockSize;
+  const need = bytchk === 3 ? bs : rw.blocks * bs;
+  if (data === null || data.length < need) return INVALID_FIELD_IN_CDB;
+  const base = rw.lba * bs;
+  if (bytchk === 1) {
+    const diff = firstDifference(lu.backend.read(base, need), data.subarray(0, need));
+    return diff === -1 ? GOOD : miscompare(diff);
+  }
+  const pattern = data.subarray(0, bs);
+  for (let i = 0; i < rw.blocks; i++) {
+    const diff = firstDifference(lu.backend.read(base + i * bs, bs), pattern);
+    if (diff !== -1) return miscompare(i * bs + diff);
+  }
+  return GOOD;
+}
+
+/** PRE-FETCH(10/16) (SBC-3 5.9): everything is already "in cache"; range-checked, then GOOD. */
+export function prefetch(lu: LuState, cdb: Buffer): ScsiCommandOut {
+  if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
+  if (!inRange(lu, rw.lba, rw.blocks)) return LBA_OUT_OF_RANGE;
+  return GOOD;
+}
+
+/** SYNCHRONIZE CACHE(10/16) (SBC-3 5.22): range-checked, then the backend is flushed. */
+export function synchronizeCache(lu: LuState, cdb: Buffer): ScsiCommandOut | Promise<ScsiCommandOut> {
+  if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
+  if (!inRange(lu, rw.lba, rw.blocks)) return LBA_OUT_OF_RANGE;
+  return lu.backend.flush().then(
+    () => GOOD,
+    () => WRITE_ERROR,
+  );
+}
+
+/** ORWRITE(16) (SBC-3 5.10): medium = medium OR data-out. */
+export function orWrite(
+  lu: LuState,
+  cdb: Buffer,
+  data: Buffer | null,
+): ScsiCommandOut | Promise<ScsiCommandOut> {
+  if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
+  const bad = check(lu, true);
+  if (bad !== null) return bad;
+  if (rw.blocks === 0) return GOOD;
+  const length = rw.blocks * lu.blockSize;
+  if (data === null || data.length < length) return INVALID_FIELD_IN_CDB;
+  const flags = rw.flags;
+  const offset = rw.lba * lu.blockSize;
+  const current = lu.backend.read(offset, length);
+  const merged = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) merged[i] = current[i]! | data[i]!;
+  try {
+    lu.backend.write(offset, merged);
+  } catch {
+    return WRITE_ERROR;
+  }
+  return afterWrite(lu, flags);
+}
+
+/**
+ * COMPARE AND WRITE (SBC-3 5.2): data-out holds n verify blocks then n write blocks. Runs
+ * synchronously, so no other command can interleave between the compare and the write.
+ */
+export function compareAndWrite(
+  lu: LuState,
+  cdb: Buffer,
+  data: Buffer | null,
+): ScsiCommandOut | Promise<ScsiCommandOut> {
+  if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
+  const bad = check(lu, true);
+  if (bad !== null) return bad;
+  if (rw.blocks === 0) return GOOD;
+  if (rw.blocks > lu.maxCompareAndWriteBlocks) return INVALID_FIELD_IN_CDB;
+  const length = rw.blocks * lu.blockSize;
+  if (data === null || data.length !== 2 * length) return INVALID_FIELD_IN_CDB;
+  const flags = rw.flags;
+  const offset = rw.lba * lu.blockSize;
+  const diff = firstDifference(lu.backend.read(offset, length), data.subarray(0, length));
+  if (diff !== -1) return miscompare(diff);
+  try {
+    lu.backend.write(offset, data.subarray(length, 2 * length));
+  } catch {
+    return WRITE_ERROR;
+  }
+  return afterWrite(lu, flags);
+}
