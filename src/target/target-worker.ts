@@ -1,0 +1,31 @@
+/**
+ * Worker thread entry of startTarget: serves the target given in workerData, reports "ready"
+ * (or "error"), and on a "stop" message stops it (flushing the LUNs) and reports "stopped".
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { startTargetInProcess, type TargetOptions } from "./index.js";
+
+const port = parentPort;
+if (port !== null) {
+  try {
+    const target = await startTargetInProcess(workerData as TargetOptions);
+    port.on("message", (msg: { type: string }) => {
+      if (msg.type !== "stop") return;
+      void target.stop().finally(() => {
+        port.postMessage({ type: "stopped" });
+        port.close();
+      });
+    });
+    port.postMessage({
+      type: "ready",
+      host: target.host,
+      port: target.port,
+      iqn: target.iqn,
+      lunCount: target.urls.length,
+    });
+  } catch (err) {
+    const e = err as Error;
+    port.postMessage({ type: "error", name: e.name, message: e.message });
+    port.close();
+  }
+}
