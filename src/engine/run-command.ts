@@ -1,0 +1,155 @@
+/**
+ * `iscsi-bench run <workload.json>`: load and check the workload and options, run it, print the
+ * summary table on stderr, write the JSON result (its path printed last) and return the exit
+ * code: 0 done, 1 run-time failure (including an interrupted run and the error limit), 2 bad
+ * input, 3 verification failed.
+ */
+import { InputError } from "../iscsi/errors.js";
+import { defaultInitiatorName, validateIscsiName } from "../iscsi/names.js";
+import { parseIscsiUrl, redactUrl } from "../iscsi/url.js";
+import { defaultResultPath, serializeResult, writeResult } from "../report/result.js";
+import { renderSummaryTable } from "../report/table.js";
+import { loadWorkloadFile } from "../workload/load.js";
+import { parseDuration } from "../workload/units.js";
+import { createProgress, progressMode } from "./progress.js";
+import { defaultMaxErrors, runWorkload } from "./runner.js";
+
+export interface RunOptions {
+  target?: string;
+  duration?: string;
+  out?: string;
+  json?: boolean;
+  quiet?: boolean;
+  allowWrite?: boolean;
+  initiatorName?: string;
+  maxErrors?: number;
+  headerDigest?: boolean;
+  dataDigest?: boolean;
+}
+
+export const EXIT_DONE = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_BAD_INPUT = 2;
+export const EXIT_VERIFY_FAILED = 3;
+
+/** Test/embedding hooks; the CLI passes none. */
+export interface RunHooks {
+  onPhaseEnd?: (phase: number) => Promise<void> | void;
+  signal?: AbortSignal;
+  stdout?: { write(s: string): unknown };
+  stderr?: { write(s: string): unknown; isTTY?: boolean; hasColors?: () => boolean };
+}
+
+function errorLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return redactUrl(message.replace(/\s*\n\s*/g, " ").trim()) || "unknown error";
+}
+
+/** --max-errors as commander hands it (string or number): a non-negative integer. */
+export function parseMaxErrors(v: unknown): number {
+  const n =
+    typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InputError(`--max-errors: expected a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+export async function runCommand(
+  workloadPath: string,
+  options: RunOptions,
+  hooks: RunHooks = {},
+): Promise<number> {
+  const stdout = hooks.stdout ?? process.stdout;
+  const stderr = hooks.stderr ?? process.stderr;
+  const fail = (err: unknown, code: number): number => {
+    stderr.write(`iscsi-bench: error: ${errorLine(err)}\n`);
+    return code;
+  };
+
+  // --- input ----------------------------------------------------------------------------------
+  let workload: ReturnType<typeof loadWorkloadFile>;
+  let initiatorName: string;
+  let maxErrors: number | null;
+  try {
+    workload = loadWorkloadFile(workloadPath);
+    if (options.duration !== undefined) {
+      const ms = parseDuration(options.duration, "--duration");
+      if (!(ms > 0))
+        throw new InputError(`--duration: must be more than 0, got ${JSON.stringify(options.duration)}`);
+      workload = { ...workload, durationMs: ms };
+    }
+    if (options.target !== undefined) parseIscsiUrl(options.target, { target: true, lun: false });
+    else if (workload.target !== null) parseIscsiUrl(workload.target, { target: true, lun: false });
+    initiatorName = options.initiatorName ?? defaultInitiatorName();
+    validateIscsiName(initiatorName, "--initiator-name");
+    maxErrors =
+      options.maxErrors === undefined ? defaultMaxErrors(workload) : parseMaxErrors(options.maxErrors);
+    if (options.out !== undefined && options.out.trim() === "")
+      throw new InputError("--out: expected a file name");
+  } catch (err) {
+    return fail(err, err instanceof InputError ? EXIT_BAD_INPUT : EXIT_FAILURE);
+  }
+
+  // --- SIGINT: stop cleanly, keep the partial result --------------------------------------------
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    stderr.write("\niscsi-bench: stopping (in-flight commands finish; Ctrl-C again to quit now)\n");
+    abort.abort();
+  };
+  if (hooks.signal) {
+    hooks.signal.addEventListener("abort", () => abort.abort(), { once: true });
+  } else {
+    process.on("SIGINT", onSigint);
+  }
+
+  const isTty = stderr.isTTY === true;
+  const progress = createProgress(stderr, progressMode(options.quiet === true, isTty));
+  try {
+    const outcome = await runWorkload({
+      workload,
+      targetUrl: options.target ?? null,
+      initiatorName,
+      allowWrite: options.allowWrite === true,
+      maxErrors,
+      headerDigest: options.headerDigest === true,
+      dataDigest: options.dataDigest === true,
+      progress,
+      signal: abort.signal,
+      onPhaseEnd: hooks.onPhaseEnd,
+    });
+    progress.done();
+    const { result } = outcome;
+    const color = isTty && (stderr.hasColors?.() ?? false) && process.env["NO_COLOR"] === undefined;
+    stderr.write(`${renderSummaryTable(result, color)}\n`);
+    const path = writeResult(
+      result,
+      options.out ?? defaultResultPath(workload.name, new Date(result.startedAt)),
+    );
+    if (options.json === true) {
+      stdout.write(serializeResult(result));
+      stderr.write(`result: ${path}\n`);
+    } else {
+      stdout.write(`${path}\n`);
+    }
+    if (result.summary.verify.mismatches > 0) {
+      const m = result.summary.verify.failures[0]!;
+      stderr.write(
+        `iscsi-bench: error: verification failed: ${result.summary.verify.mismatches} mismatch(es), first at LBA ${m.lba} (${m.kind})\n`,
+      );
+      return EXIT_VERIFY_FAILED;
+    }
+    if (outcome.failure !== null) {
+      stderr.write(`iscsi-bench: error: ${errorLine(outcome.failure)}\n`);
+      return EXIT_FAILURE;
+    }
+    if (result.interrupted) return EXIT_FAILURE;
+    return EXIT_DONE;
+  } catch (err) {
+    progress.done();
+    return fail(err, err instanceof InputError ? EXIT_BAD_INPUT : EXIT_FAILURE);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}

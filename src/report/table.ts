@@ -1,0 +1,122 @@
+/**
+ * The summary table printed on stderr at the end of a run (cli-table3): per job step and in
+ * total, read and write IOPS, MB/s and MiB/s, latency percentiles, errors and reconnects.
+ */
+import Table from "cli-table3";
+import type { OpSummary } from "../engine/stats.js";
+import type { RunResult } from "./result.js";
+
+/** 850 -> "850µs", 1234 -> "1.23ms", 2_500_000 -> "2.50s". */
+export function formatLatencyUs(us: number): string {
+  if (us < 1000) return `${Math.round(us)}µs`;
+  if (us < 1_000_000) return `${(us / 1000).toFixed(us < 10_000 ? 2 : us < 100_000 ? 1 : 0)}ms`;
+  return `${(us / 1_000_000).toFixed(2)}s`;
+}
+
+export function formatRate(n: number): string {
+  if (n >= 100) return Math.round(n).toString();
+  if (n >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+const HEAD = [
+  "job",
+  "qd",
+  "op",
+  "IOPS",
+  "MB/s",
+  "MiB/s",
+  "min",
+  "mean",
+  "p50",
+  "p90",
+  "p99",
+  "p99.9",
+  "p99.99",
+  "max",
+  "errors",
+  "reconn",
+];
+
+function opCells(op: OpSummary): string[] {
+  const l = op.latencyUs;
+  return [
+    formatRate(op.iops),
+    formatRate(op.bytesPerSec / 1e6),
+    formatRate(op.bytesPerSec / 1048576),
+    formatLatencyUs(l.min),
+    formatLatencyUs(l.mean),
+    formatLatencyUs(l.p50),
+    formatLatencyUs(l.p90),
+    formatLatencyUs(l.p99),
+    formatLatencyUs(l.p99_9),
+    formatLatencyUs(l.p99_99),
+    formatLatencyUs(l.max),
+  ];
+}
+
+function opRows(
+  label: string,
+  qd: string,
+  read: OpSummary,
+  write: OpSummary,
+  errors: number,
+  reconnects: number,
+) {
+  const rows: string[][] = [];
+  const ops: Array<["read" | "write", OpSummary]> = [];
+  if (read.ios > 0 || write.ios === 0) ops.push(["read", read]);
+  if (write.ios > 0) ops.push(["write", write]);
+  ops.forEach(([name, op], i) => {
+    rows.push([
+      i === 0 ? label : "",
+      i === 0 ? qd : "",
+      name,
+      ...opCells(op),
+      i === 0 ? String(errors) : "",
+      i === 0 ? String(reconnects) : "",
+    ]);
+  });
+  return rows;
+}
+
+/** The table as text (no trailing newline). `color` enables the cyan header of a colour terminal. */
+export function renderSummaryTable(result: RunResult, color: boolean): string {
+  const table = new Table({
+    head: HEAD,
+    style: color ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
+    colAligns: ["left", "right", "left", ...HEAD.slice(3).map(() => "right" as const)],
+  });
+  for (const j of result.jobs) {
+    for (const row of opRows(j.name, String(j.queueDepth), j.read, j.write, j.errors, j.reconnects)) {
+      table.push(row);
+    }
+  }
+  const s = result.summary;
+  for (const row of opRows("total", "", s.read, s.write, s.errors, s.reconnects)) table.push(row);
+  const lines = [table.toString()];
+  if (s.verify.enabled) {
+    lines.push(
+      `verify: ${s.verify.blocksChecked} blocks checked, ${s.verify.mismatches} mismatch${s.verify.mismatches === 1 ? "" : "es"}`,
+    );
+    for (const m of s.verify.failures.slice(0, 10)) {
+      lines.push(
+        `  ${m.job}: LBA ${m.lba}: ${m.kind} (expected generation ${m.expectedGeneration}, found ${m.foundGeneration ?? "none"})`,
+      );
+    }
+  }
+  for (const j of result.jobs) {
+    if (j.rate !== null && !j.rate.keptUp) {
+      lines.push(
+        `${j.name}: the target could not keep up with the requested rate (schedule ${Math.round(j.rate.maxLagMs)} ms behind)`,
+      );
+    }
+  }
+  const senses = Object.entries(s.errorsBySense);
+  if (senses.length > 0) {
+    lines.push("errors by sense:");
+    for (const [k, n] of senses) lines.push(`  ${n} x ${k}`);
+  }
+  if (result.interrupted) lines.push(`run interrupted${result.stopReason ? `: ${result.stopReason}` : ""}`);
+  return lines.join("\n");
+}
