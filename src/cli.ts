@@ -59,14 +59,20 @@ program
   .command("run")
   .description("run a workload against a target (or the built-in target) and write a JSON result")
   .argument("<workload.json>", "workload file")
-  .option("--target <url>", "iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun> (overrides the workload's)")
+  .option(
+    "--target <url>",
+    "iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun> (overrides the workload's)",
+  )
   .option("--duration <dur>", "measured time of each step (e.g. 30s, 2m), overriding the workload's")
   .option("--out <file>", "result file (default results/<name>-<YYYYMMDD-HHMMSS>.json)")
   .option("--json", "also print the result JSON on stdout")
   .option("--quiet", "no live progress")
   .option("--allow-write", "allow a workload with writes against a target other than the built-in one")
   .option("--initiator-name <iqn>", "initiator IQN (default: iqn.2026-11.io.iscsi-bench:<hostname>)")
-  .option("--max-errors <n>", "stop and fail after more than n I/O errors (default: 0 with verify, else no limit)")
+  .option(
+    "--max-errors <n>",
+    "stop and fail after more than n I/O errors (default: 0 with verify, else no limit)",
+  )
   .option("--header-digest", "request HeaderDigest=CRC32C")
   .option("--data-digest", "request DataDigest=CRC32C")
   .action(async (file: string, opts: RunOptions) => {
