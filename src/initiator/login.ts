@@ -168,7 +168,6 @@ function get(pairs: TextPairs, key: string): string | undefined {
   return undefined;
 }
 
-const DISCOVERY_KEYS = new Set(["HeaderDigest", "DataDigest", "MaxRecvDataSegmentLength"]);
 const DECLARATIVE_FROM_TARGET = new Set([
   "TargetAlias",
   "TargetPortalGroupTag",
@@ -333,9 +332,7 @@ export async function login(conn: Connection, opts: LoginOptions): Promise<Login
 
   // ---- operational stage ----
   applyParam(params, "MaxRecvDataSegmentLength", String(opts.want.maxRecvDataSegmentLength), "local");
-  let offer = operationalOffer(opts.want);
-  if (opts.sessionType === "Discovery")
-    offer = offer.filter(([k]: [string, string]) => DISCOVERY_KEYS.has(k));
+  const offer = operationalOffer(opts.want, opts.sessionType);
   const offered = new Map<string, string>(offer);
   let reply: TextPairs = offer;
   if (r.rsp.nsg !== Stage.FullFeature) {
