@@ -1,0 +1,255 @@
+/**
+ * Streaming framer: TCP chunks in any split -> whole PDUs (RFC 7143 11.2: BHS | AHS | HeaderDigest |
+ * DataSegment + padding | DataDigest).
+ *
+ * - A PDU that lies entirely inside one chunk is handed out as views into that chunk (zero copy).
+ *   Only a PDU that crosses a chunk boundary is copied, into one accumulation buffer that is reused
+ *   and sized to the negotiated maximum PDU.
+ * - Lengths are checked as soon as the 48-byte BHS is in, before any AHS or data is buffered: a
+ *   DataSegmentLength above maxDataSegmentLength or an AHS longer than any legal one is a framing error.
+ * - A header digest mismatch is a framing error too (the lengths cannot be trusted, RFC 7143 7.8): it is
+ *   checked before the data segment is buffered.
+ * - Framing errors throw ProtocolError("length" | "headerDigest"); the connection must then be dropped,
+ *   and further pushes rethrow the same error.
+ * - A well-framed PDU that cannot be used (data digest error, unknown opcode, bad field) goes to
+ *   sink.onMalformed and framing continues: the target answers such PDUs with a Reject (11.17, reason
+ *   0x02 for a data digest error), the initiator may recover per its error recovery level.
+ */
+import { decodePdu } from "./decode.js";
+import { crc32c, DIGEST_LENGTH, readDigest } from "./digest.js";
+import { MAX_DATA_SEGMENT_LENGTH, paddedLength } from "./encode.js";
+import { InputError, ProtocolError } from "./errors.js";
+import { BHS_LENGTH, type Pdu } from "./pdu.js";
+
+export interface FramerOptions {
+  headerDigest: boolean;
+  dataDigest: boolean;
+  /** The most data one PDU may carry: our declared MaxRecvDataSegmentLength. */
+  maxDataSegmentLength: number;
+}
+
+export interface FrameSink {
+  /** pdu.data may be a view valid only during this call. */
+  onPdu(pdu: Pdu): void;
+  /** A well-framed PDU that failed to decode (unknown opcode, bad field, data digest error); framing continues. `bhs` is a view valid only during this call. */
+  onMalformed(err: ProtocolError, bhs: Buffer): void;
+}
+
+/**
+ * The largest AHS we accept. The AHS types RFC 7143 defines are the extended CDB (at most 248 bytes,
+ * for a 260-byte CDB) and the bidirectional read length (8 bytes); we leave room for a few more.
+ */
+export const MAX_ACCEPTED_AHS_LENGTH = 512;
+
+const EMPTY = Buffer.alloc(0);
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, "0");
+}
+
+export class PduFramer {
+  private headerDigest: boolean;
+  private dataDigest: boolean;
+  private maxData: number;
+
+  /** Accumulation buffer for a PDU that crosses chunk boundaries; reused. */
+  private acc: Buffer = EMPTY;
+  private accLen = 0;
+
+  // Framing of the current PDU, known once its BHS is in (curTotal < 0: not yet).
+  private curTotal = -1;
+  private curHeaderEnd = 0; // BHS + AHS
+  private curDataStart = 0; // + header digest
+  private curDsl = 0;
+  private curHd = false;
+  private curDd = false;
+  private headerChecked = false;
+
+  private failure: ProtocolError | null = null;
+
+  constructor(options: FramerOptions) {
+    checkMaxData(options.maxDataSegmentLength);
+    this.headerDigest = options.headerDigest;
+    this.dataDigest = options.dataDigest;
+    this.maxData = options.maxDataSegmentLength;
+  }
+
+  /** Bytes of an incomplete PDU held from previous chunks. */
+  get buffered(): number {
+    return this.accLen;
+  }
+
+  /**
+   * Applies from the next PDU on, including the next PDU of the chunk being pushed when called from
+   * inside onPdu (digests start right after the final login response). Called between pushes while a
+   * PDU's BHS is still incomplete, it applies to that PDU.
+   */
+  setOptions(options: Partial<FramerOptions>): void {
+    if (options.maxDataSegmentLength !== undefined) {
+      checkMaxData(options.maxDataSegmentLength);
+      this.maxData = options.maxDataSegmentLength;
+    }
+    if (options.headerDigest !== undefined) this.headerDigest = options.headerDigest;
+    if (options.dataDigest !== undefined) this.dataDigest = options.dataDigest;
+  }
+
+  /**
+   * Feeds bytes in any chunking. Throws ProtocolError("length" | "headerDigest") on a framing error,
+   * after which the connection must be dropped. Never buffers more than
+   * 48 + AHS + 4 + maxDataSegmentLength + 8 bytes.
+   */
+  push(chunk: Buffer, sink: FrameSink): void {
+    if (this.failure !== null) throw this.failure;
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end) {
+      if (this.accLen === 0) {
+        if (end - pos >= BHS_LENGTH) {
+          this.frame(chunk, pos);
+          const total = this.curTotal;
+          if (end - pos >= total) {
+            // Whole PDU inside this chunk: hand out views.
+            const start = pos;
+            pos += total;
+            this.curTotal = -1;
+            this.deliver(chunk, start, sink, false);
+            continue;
+          }
+          this.ensureCapacity(total);
+        } else {
+          this.curTotal = -1;
+          this.ensureCapacity(BHS_LENGTH);
+        }
+      }
+      // The PDU crosses the chunk boundary: accumulate.
+      if (this.curTotal < 0) {
+        const n = Math.min(BHS_LENGTH - this.accLen, end - pos);
+        chunk.copy(this.acc, this.accLen, pos, pos + n);
+        this.accLen += n;
+        pos += n;
+        if (this.accLen < BHS_LENGTH) break;
+        this.frame(this.acc, 0);
+        this.ensureCapacity(this.curTotal);
+      }
+      const n = Math.min(this.curTotal - this.accLen, end - pos);
+      chunk.copy(this.acc, this.accLen, pos, pos + n);
+      this.accLen += n;
+      pos += n;
+      if (this.curHd && !this.headerChecked && this.accLen >= this.curDataStart) {
+        this.checkHeaderDigest(this.acc, 0);
+        this.headerChecked = true;
+      }
+      if (this.accLen === this.curTotal) {
+        this.accLen = 0;
+        this.curTotal = -1;
+        this.deliver(this.acc, 0, sink, true);
+      }
+    }
+  }
+
+  /** Reads the lengths of the BHS at buf[off..off+48) and fixes the framing of this PDU. */
+  private frame(buf: Buffer, off: number): void {
+    const ahs = buf[off + 4]! * 4;
+    const dsl = (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!;
+    if (ahs > MAX_ACCEPTED_AHS_LENGTH) {
+      throw this.fail(
+        new ProtocolError(
+          "length",
+          `TotalAHSLength ${ahs} bytes exceeds ${MAX_ACCEPTED_AHS_LENGTH} (opcode 0x${hex(buf[off]! & 0x3f, 2)})`,
+        ),
+      );
+    }
+    if (dsl > this.maxData) {
+      throw this.fail(
+        new ProtocolError(
+          "length",
+          `DataSegmentLength ${dsl} exceeds MaxRecvDataSegmentLength ${this.maxData} (opcode 0x${hex(buf[off]! & 0x3f, 2)})`,
+        ),
+      );
+    }
+    const hd = this.headerDigest;
+    // The data digest is present only when there is a data segment.
+    const dd = this.dataDigest && dsl > 0;
+    this.curHd = hd;
+    this.curDd = dd;
+    this.curDsl = dsl;
+    this.curHeaderEnd = BHS_LENGTH + ahs;
+    this.curDataStart = this.curHeaderEnd + (hd ? DIGEST_LENGTH : 0);
+    this.curTotal = this.curDataStart + paddedLength(dsl) + (dd ? DIGEST_LENGTH : 0);
+    this.headerChecked = false;
+  }
+
+  private checkHeaderDigest(buf: Buffer, start: number): void {
+    const headerEnd = start + this.curHeaderEnd;
+    const expected = readDigest(buf, headerEnd);
+    const actual = crc32c(buf.subarray(start, headerEnd));
+    if (actual !== expected) {
+      throw this.fail(
+        new ProtocolError(
+          "headerDigest",
+          `header digest mismatch: got 0x${hex(expected, 8)}, computed 0x${hex(actual, 8)} (opcode 0x${hex(buf[start]! & 0x3f, 2)})`,
+        ),
+      );
+    }
+  }
+
+  /** The PDU at buf[start..start+total) is complete: check digests, decode, hand it out. */
+  private deliver(buf: Buffer, start: number, sink: FrameSink, headerChecked: boolean): void {
+    if (this.curHd && !headerChecked) this.checkHeaderDigest(buf, start);
+    const dsl = this.curDsl;
+    const dataStart = start + this.curDataStart;
+    if (this.curDd) {
+      const padded = paddedLength(dsl);
+      const expected = readDigest(buf, dataStart + padded);
+      const actual = crc32c(buf.subarray(dataStart, dataStart + padded));
+      if (actual !== expected) {
+        const itt = buf.readUInt32BE(start + 16);
+        sink.onMalformed(
+          new ProtocolError(
+            "dataDigest",
+            `data digest mismatch: got 0x${hex(expected, 8)}, computed 0x${hex(actual, 8)} (opcode 0x${hex(buf[start]! & 0x3f, 2)}, ITT 0x${hex(itt, 8)})`,
+          ),
+          buf.subarray(start, start + BHS_LENGTH),
+        );
+        return;
+      }
+    }
+    let pdu: Pdu;
+    try {
+      pdu = decodePdu(
+        buf.subarray(start, start + this.curHeaderEnd),
+        dsl === 0 ? EMPTY : buf.subarray(dataStart, dataStart + dsl),
+      );
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        sink.onMalformed(err, buf.subarray(start, start + BHS_LENGTH));
+        return;
+      }
+      throw err;
+    }
+    sink.onPdu(pdu);
+  }
+
+  /** Grows the accumulation buffer (keeping its content) to hold `need` bytes, sized for the largest PDU. */
+  private ensureCapacity(need: number): void {
+    if (this.acc.length >= need) return;
+    const largest =
+      BHS_LENGTH + MAX_ACCEPTED_AHS_LENGTH + DIGEST_LENGTH + paddedLength(this.maxData) + DIGEST_LENGTH;
+    const next = Buffer.allocUnsafe(Math.max(need, largest));
+    if (this.accLen > 0) this.acc.copy(next, 0, 0, this.accLen);
+    this.acc = next;
+  }
+
+  private fail(err: ProtocolError): ProtocolError {
+    this.failure = err;
+    this.accLen = 0;
+    this.curTotal = -1;
+    return err;
+  }
+}
+
+function checkMaxData(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_DATA_SEGMENT_LENGTH) {
+    throw new InputError(`maxDataSegmentLength ${n} is not in 1..${MAX_DATA_SEGMENT_LENGTH}`);
+  }
+}
