@@ -54,7 +54,7 @@ export const VENDOR = "ISCSIBEN"; // 8 characters (T10 vendor identification fie
 export const PRODUCT = "iscsi-bench LUN "; // 16 characters
 export const REVISION = "0001"; // 4 characters
 
-const MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
+const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 
 export function isWriteProtected(lu: LuState): boolean {
   return lu.readOnly || lu.swp;

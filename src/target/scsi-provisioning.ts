@@ -56,10 +56,10 @@ export function writeSame(
   const offset = lu.blockSize * lba;
   const length = blocks * bs;
   try {
-    if (pattern === null || isZero(pattern)) {
-      // zeros: deallocating is the same as writing them (LBPRZ), and costs no memory
-      if (unmap || pattern === null || lu.backend.kind === "memory") lu.backend.unmap(offset, length);
-      else writeRepeated(lu, offset, length, pattern);
+    // UNMAP set: deallocate whatever the data (reads return zeros, LBPRZ). All-zero data on the
+    // memory backend: deallocating is the same as writing zeros, and costs no memory.
+    if (unmap || pattern === null || (isZero(pattern) && lu.backend.kind === "memory")) {
+      lu.backend.unmap(offset, length);
     } else {
       writeRepeated(lu, offset, length, pattern);
     }

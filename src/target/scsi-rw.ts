@@ -103,11 +103,15 @@ export function write(
   const bad = check(lu, true);
   if (bad !== null) return bad;
   if (rw.blocks === 0) return GOOD;
-  const length = rw.blocks * lu.blockSize;
-  if (data === null || data.length < length) return INVALID_FIELD_IN_CDB; // fewer bytes than the CDB implies
+  // When the initiator sent less than the CDB implies (iSCSI EDTL < SCSI transfer length), only
+  // the whole blocks that arrived are written and the core reports the residual overflow
+  // (RFC 7143 11.4.5.1; libiscsi's residual tests expect GOOD with exactly that).
+  const have = data === null ? 0 : data.length - (data.length % lu.blockSize);
+  const length = Math.min(rw.blocks * lu.blockSize, have);
+  if (length === 0) return GOOD;
   const flags = rw.flags;
   try {
-    lu.backend.write(rw.lba * lu.blockSize, data.length === length ? data : data.subarray(0, length));
+    lu.backend.write(rw.lba * lu.blockSize, data!.length === length ? data! : data!.subarray(0, length));
   } catch {
     return WRITE_ERROR;
   }
@@ -192,16 +196,17 @@ export function compareAndWrite(
   if (!decode(cdb)) return INVALID_FIELD_IN_CDB;
   const bad = check(lu, true);
   if (bad !== null) return bad;
-  if (rw.blocks === 0) return GOOD;
-  if (rw.blocks > lu.maxCompareAndWriteBlocks) return INVALID_FIELD_IN_CDB;
   const length = rw.blocks * lu.blockSize;
-  if (data === null || data.length !== 2 * length) return INVALID_FIELD_IN_CDB;
+  const sent = data === null ? 0 : data.length;
+  // data-out must be exactly the n verify + n write blocks (n = 0 with data is an error too)
+  if (sent !== 2 * length || rw.blocks > lu.maxCompareAndWriteBlocks) return INVALID_FIELD_IN_CDB;
+  if (rw.blocks === 0) return GOOD;
   const flags = rw.flags;
   const offset = rw.lba * lu.blockSize;
-  const diff = firstDifference(lu.backend.read(offset, length), data.subarray(0, length));
+  const diff = firstDifference(lu.backend.read(offset, length), data!.subarray(0, length));
   if (diff !== -1) return miscompare(diff);
   try {
-    lu.backend.write(offset, data.subarray(length, 2 * length));
+    lu.backend.write(offset, data!.subarray(length, 2 * length));
   } catch {
     return WRITE_ERROR;
   }
