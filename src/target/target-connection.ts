@@ -46,7 +46,7 @@ import {
 import type { ResolvedTargetOptions } from "./options.js";
 import { PduWriter } from "./pdu-writer.js";
 import { type LoginIdentity, TargetLogin } from "./target-login.js";
-import { cdbWriteLength } from "./write-length.js";
+import { cdbWriteLength, withTransferLength } from "./write-length.js";
 
 /** What a connection needs from the portal that owns it. */
 export interface ConnectionHost {
@@ -106,6 +106,8 @@ class Task {
   failSense: Buffer | null = null;
   /** Write residual computed from the CDB (positive underflow, negative overflow). */
   writeResidual = 0;
+  /** Bytes of dataOut the LU gets (less than EDTL when the CDB asks for less). */
+  writeLength = 0;
   readonly cmd: ScsiCommandIn;
   readonly complete: (out: ScsiCommandOut) => void;
 
@@ -440,16 +442,29 @@ export class TargetConnection implements FrameSink {
       t.dataOut = null;
       t.unsolicitedDone = true;
       t.nextR2TOffset = 0;
+      const want = cdbWriteLength(t.cdb, t.lu?.blockSize ?? this.host.luCtx.blockSize);
+      if (want > 0) {
+        // a write CDB with nothing transferred: nothing is written, the whole length is overflow
+        t.isWrite = true;
+        t.writeResidual = -want;
+        t.executing = true;
+        this.sendStatus(t, 0, null, t.writeResidual, 0);
+        this.finish(t);
+        return;
+      }
       this.startTask(t);
       return;
     }
-    // RFC 7143 11.4.5: write residuals; when the CDB and EDTL disagree we take all EDTL bytes, then
-    // refuse the command without writing (SPC-4 / FCP-4 option b: INVALID FIELD IN COMMAND IU)
+    // RFC 7143 11.4.5.1 write residuals: when the CDB and EDTL disagree we take all EDTL bytes and
+    // write min(EDTL, CDB length) (FCP-4 9.4.2 a); a partial block is refused without writing
     const bs = t.lu?.blockSize ?? this.host.luCtx.blockSize;
     const want = cdbWriteLength(t.cdb, bs);
+    t.writeLength = t.edtl;
     if (want >= 0 && want !== t.edtl) {
       t.writeResidual = t.edtl - want;
-      t.failSense = SENSE_INVALID_FIELD_IN_IU;
+      if (t.edtl > want) t.writeLength = want;
+      else if (t.edtl % bs !== 0) t.failSense = SENSE_INVALID_FIELD_IN_IU;
+      else t.cdb = withTransferLength(t.cdb, t.edtl / bs);
     }
     t.dataOut = Buffer.allocUnsafe(t.edtl);
     if (immediateLength > 0) {
@@ -552,7 +567,10 @@ export class TargetConnection implements FrameSink {
     }
     const cmd = t.cmd;
     cmd.cdb = t.cdb;
-    cmd.dataOut = t.dataOut;
+    cmd.dataOut =
+      t.dataOut !== null && t.writeLength < t.dataOut.length
+        ? t.dataOut.subarray(0, t.writeLength)
+        : t.dataOut;
     cmd.expectedDataInLength = t.readLength;
     if (t.lu !== undefined) t.lu.execute(cmd, t.complete);
     else executeWithoutLun(cmd, this.host.luCtx, t.complete);

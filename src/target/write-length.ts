@@ -11,7 +11,6 @@ const WRITE_VERIFY10 = 0x2e;
 const WRITE_VERIFY12 = 0xae;
 const WRITE_VERIFY16 = 0x8e;
 const ORWRITE16 = 0x8b;
-const COMPARE_AND_WRITE = 0x89;
 
 export function cdbWriteLength(cdb: Buffer, blockSize: number): number {
   if (cdb.length < 6) return -1;
@@ -30,9 +29,31 @@ export function cdbWriteLength(cdb: Buffer, blockSize: number): number {
     case WRITE_VERIFY16:
     case ORWRITE16:
       return cdb.length >= 16 ? cdb.readUInt32BE(10) * blockSize : -1;
-    case COMPARE_AND_WRITE:
-      return cdb.length >= 16 ? 2 * cdb[13]! * blockSize : -1;
     default:
       return -1;
   }
+}
+
+/**
+ * A copy of a write CDB (one cdbWriteLength knows) with its TRANSFER LENGTH set to `blocks`, so that
+ * a command whose EDTL is shorter than the CDB asks writes only what was transferred (FCP-4 9.4.2 a).
+ */
+export function withTransferLength(cdb: Buffer, blocks: number): Buffer {
+  const out = Buffer.from(cdb);
+  switch (out[0]) {
+    case WRITE6:
+      out[4] = blocks;
+      break;
+    case WRITE10:
+    case WRITE_VERIFY10:
+      out.writeUInt16BE(blocks, 7);
+      break;
+    case WRITE12:
+    case WRITE_VERIFY12:
+      out.writeUInt32BE(blocks, 6);
+      break;
+    default:
+      out.writeUInt32BE(blocks, 10);
+  }
+  return out;
 }
