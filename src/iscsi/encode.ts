@@ -397,10 +397,8 @@ function encodeOtherBhs(pdu: Pdu, out: Buffer, o: number): void {
       w32(out, o + 32, pdu.maxCmdSN);
       w32(out, o + 36, pdu.dataSN);
       return;
-    default: {
-      const never: never = pdu as never;
-      throw new ProtocolError("opcode", `unknown opcode 0x${hex2((never as { opcode: number }).opcode)}`);
-    }
+    default:
+      throw new ProtocolError("opcode", `unknown opcode 0x${hex2((pdu as { opcode: number }).opcode)}`);
   }
 }
 
