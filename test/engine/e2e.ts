@@ -1,0 +1,126 @@
+/**
+ * Helpers of the engine's end-to-end tests: build dist/ once, run the CLI from dist/ with node,
+ * and check a result file against the schemaVersion 1 contract.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = join(ROOT, "dist", "cli.js");
+export const WORKLOADS = join(ROOT, "workloads");
+
+/** Compiles src/ to dist/ (the engine's workers run from dist/). Type errors elsewhere do not stop emit. */
+export function buildDist(): void {
+  spawnSync(
+    process.execPath,
+    [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.json")],
+    {
+      cwd: ROOT,
+      stdio: "ignore",
+      timeout: 120_000,
+    },
+  );
+  if (!existsSync(CLI) || !existsSync(join(ROOT, "dist", "engine", "job-worker.js"))) {
+    throw new Error("build failed: dist/cli.js or dist/engine/job-worker.js missing");
+  }
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], cwd: string, timeoutMs = 120_000): Promise<CliRun> {
+  return new Promise((res) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd, timeout: timeoutMs, env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
+        res({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const LAT_KEYS = ["min", "mean", "stddev", "p50", "p90", "p99", "p99_9", "p99_99", "max"];
+const OP_KEYS = ["ios", "bytes", "iops", "bytesPerSec", "latencyUs", "serviceTimeUs", "histogram"];
+
+// biome-ignore lint/suspicious/noExplicitAny: the result is checked key by key
+export function checkOp(op: any, where: string): void {
+  expect(Object.keys(op), where).toEqual(OP_KEYS);
+  expect(Object.keys(op.latencyUs), where).toEqual(LAT_KEYS);
+  expect(typeof op.histogram, where).toBe("string");
+  if (op.ios > 0) {
+    const l = op.latencyUs;
+    expect(op.bytes, where).toBeGreaterThan(0);
+    expect(op.iops, where).toBeGreaterThan(0);
+    expect(op.bytesPerSec, where).toBeGreaterThan(0);
+    expect(l.min, where).toBeGreaterThan(0);
+    expect(l.min, where).toBeLessThanOrEqual(l.p50);
+    expect(l.p50, where).toBeLessThanOrEqual(l.p90);
+    expect(l.p90, where).toBeLessThanOrEqual(l.p99);
+    expect(l.p99, where).toBeLessThanOrEqual(l.p99_9);
+    expect(l.p99_9, where).toBeLessThanOrEqual(l.p99_99);
+    expect(l.p99_99, where).toBeLessThanOrEqual(l.max);
+    expect(l.mean, where).toBeGreaterThanOrEqual(l.min);
+    expect(l.mean, where).toBeLessThanOrEqual(l.max);
+    expect(op.histogram.startsWith("HISTF"), where).toBe(true);
+  } else {
+    expect(op.bytes, where).toBe(0);
+  }
+}
+
+/** Checks the contract of a finished (not interrupted) result. */
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON
+export function checkResult(r: any, builtin: boolean): void {
+  expect(r.schemaVersion).toBe(1);
+  expect(r.tool).toEqual({ name: "iscsi-bench", version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+  expect(Number.isNaN(Date.parse(r.startedAt))).toBe(false);
+  expect(r.durationSec).toBeGreaterThan(0);
+  expect(r.interrupted).toBe(false);
+  expect(r.host.cpus).toBeGreaterThan(0);
+  expect(typeof r.host.node).toBe("string");
+  expect(typeof r.host.platform).toBe("string");
+  expect(typeof r.workload.name).toBe("string");
+  expect(Array.isArray(r.workload.jobs)).toBe(true);
+  expect(r.target.builtin).toBe(builtin);
+  expect(r.target.url).toMatch(/^iscsi:\/\//);
+  expect(r.target.blockSize).toBeGreaterThanOrEqual(512);
+  expect(r.target.capacityBytes).toBeGreaterThan(0);
+  expect(typeof r.target.vendor).toBe("string");
+  expect(typeof r.target.product).toBe("string");
+  expect(typeof r.target.revision).toBe("string");
+  expect(typeof r.target.negotiated.maxBurstLength).toBe("number");
+  checkOp(r.summary.read, "summary.read");
+  checkOp(r.summary.write, "summary.write");
+  expect(r.summary.read.ios + r.summary.write.ios).toBeGreaterThan(0);
+  expect(r.summary.errors).toBe(0);
+  expect(r.summary.reconnects).toBe(0);
+  expect(Object.keys(r.summary.verify)).toEqual(["enabled", "blocksChecked", "mismatches", "failures"]);
+  expect(r.summary.verify.mismatches).toBe(0);
+  expect(r.jobs.length).toBeGreaterThan(0);
+  for (const j of r.jobs) {
+    expect(typeof j.name).toBe("string");
+    expect(j.queueDepth).toBeGreaterThan(0);
+    expect(j.workers).toBeGreaterThan(0);
+    checkOp(j.read, `${j.name}.read`);
+    checkOp(j.write, `${j.name}.write`);
+    expect(j.read.ios + j.write.ios, j.name).toBeGreaterThan(0);
+    expect(j.errors).toBe(0);
+  }
+  expect(r.timeline.length).toBeGreaterThan(0);
+  let t = 0;
+  for (const e of r.timeline) {
+    expect(e.t).toBeGreaterThan(t);
+    t = e.t;
+    for (const op of [e.read, e.write]) {
+      expect(Object.keys(op)).toEqual(["iops", "bytesPerSec", "p99Us"]);
+    }
+  }
+}
