@@ -17,7 +17,7 @@ const NAME_EXPECTED =
 
 // JSON Schema patterns for editors (zod checks the same rules in code, with better messages).
 const SIZE_STRING_PATTERN = "^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([kKmMgGtTpP]([iI]?[bB])?|[bB])?\\s*$";
-const DURATION_STRING_PATTERN = "^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*(us|ms|s|m|h|d)?\\s*$";
+const DURATION_STRING_PATTERN = "^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([uUmM]?[sS]|[mMhHdD])?\\s*$";
 const DISTRIBUTION_PATTERN = "^(uniform|(zipf|pareto|normal):(\\d+(\\.\\d+)?|\\.\\d+))$";
 
 interface SizeRule {
@@ -56,14 +56,20 @@ function meta(description: string, def: unknown): Meta {
   return def === undefined ? { description } : { description, default: def };
 }
 
+/** The integer (bytes) branch of a size; the JSON Schema carries the rule for editors. */
+function sizeInt(rule: SizeRule) {
+  const m = `expected ${SIZE_EXPECTED}`;
+  const json: Record<string, number> = { minimum: rule.min };
+  if (rule.max !== undefined) json["maximum"] = rule.max;
+  if (rule.multipleOf !== undefined) json["multipleOf"] = rule.multipleOf;
+  return z.int({ error: m }).min(0, { error: m }).meta(json);
+}
+
 function sizeField(rule: SizeRule, description: string, def?: number | string) {
   return z
-    .union(
-      [z.int({ error: `expected ${SIZE_EXPECTED}` }), z.string().meta({ pattern: SIZE_STRING_PATTERN })],
-      {
-        error: `expected ${SIZE_EXPECTED}`,
-      },
-    )
+    .union([sizeInt(rule), z.string().meta({ pattern: SIZE_STRING_PATTERN })], {
+      error: `expected ${SIZE_EXPECTED}`,
+    })
     .superRefine((v, ctx) => {
       const p = sizeProblem(v, rule);
       if (p) ctx.addIssue({ code: "custom", message: p, input: v });
