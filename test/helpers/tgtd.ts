@@ -136,37 +136,51 @@ function spawnTgtd(host: string, port: number): Daemon {
 /** Starts tgtd with the given targets (tid 1, 2, ...) and waits until its portal accepts connections. */
 export async function startTgtd(targets: TgtdTargetSpec[]): Promise<Tgtd> {
   const host = "127.0.0.1";
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "iscsi-bench-tgtd-"));
+  let port = await freePort();
   let d = spawnTgtd(host, port);
   const admin = (args: string[]) => run("tgtadm", ["-C", String(d.ctlPort), ...args]);
-  const stop = async () => {
+  const kill = async () => {
     if (!d.exited()) {
-      await admin(["--op", "delete", "--mode", "system", "--force"]).catch(() => {});
-      for (let i = 0; i < 20 && !d.exited(); i++) await sleep(50);
-      if (!d.exited()) d.child.kill("SIGKILL");
-      for (let i = 0; i < 40 && !d.exited(); i++) await sleep(50);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    const deadline = Date.now() + 10000;
-    for (let attempt = 1; ; ) {
-      if (d.exited()) {
-        // Most likely another tgtd owns this control port: try another one.
-        if (attempt++ < 5) {
-          d = spawnTgtd(host, port);
-          continue;
-        }
-        throw new Error(`tgtd exited at start: ${d.log().trim().split("\n").slice(-3).join(" | ")}`);
-      }
-      const ok = await admin(["--op", "show", "--mode", "sys"]).then(
+      const ok = await admin(["--op", "delete", "--mode", "system", "--force"]).then(
         () => true,
         () => false,
       );
-      if (ok && (await canConnect(host, port))) break;
+      for (let i = 0; ok && i < 20 && !d.exited(); i++) await sleep(50);
+      if (!d.exited()) d.child.kill("SIGKILL");
+      for (let i = 0; i < 40 && !d.exited(); i++) await sleep(50);
+    }
+  };
+  const stop = async () => {
+    await kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + 15000;
+    for (let attempt = 1; ; ) {
       if (Date.now() > deadline)
         throw new Error(`tgtd did not come up on ${host}:${port}: ${d.log().trim()}`);
+      if (d.exited()) {
+        // Most likely another tgtd owns this control port: try another one.
+        if (attempt++ > 5)
+          throw new Error(`tgtd exited at start: ${d.log().trim().split("\n").slice(-3).join(" | ")}`);
+        d = spawnTgtd(host, port);
+        continue;
+      }
+      const portals = await admin(["--op", "show", "--mode", "portal"]).catch(() => null);
+      if (portals === null) {
+        await sleep(100);
+        continue;
+      }
+      // If the port was taken in the meantime, tgtd silently falls back to 0.0.0.0:3260: never use that.
+      if (!portals.includes(`Portal: ${host}:${port},`)) {
+        if (attempt++ > 5) throw new Error(`tgtd did not listen on ${host}:${port}: ${portals.trim()}`);
+        await kill();
+        port = await freePort();
+        d = spawnTgtd(host, port);
+        continue;
+      }
+      if (await canConnect(host, port)) break;
       await sleep(100);
     }
     let tid = 0;

@@ -29,6 +29,7 @@ const SIZES = [
 const T_DEFAULT = "iqn.2026-11.io.iscsi-bench:io-default"; // tgtd defaults: InitialR2T=Yes
 const T_NO_R2T = "iqn.2026-11.io.iscsi-bench:io-initialr2t-no"; // target allows InitialR2T=No
 const T_SMALL = "iqn.2026-11.io.iscsi-bench:io-small-pdus"; // small PDUs and bursts
+const T_DIGEST = "iqn.2026-11.io.iscsi-bench:io-digests"; // target accepts CRC32C digests
 
 describe.skipIf(!HAVE_TGTD)("tgtd interop: write, read back, compare", () => {
   let tgtd: Tgtd;
@@ -45,6 +46,11 @@ describe.skipIf(!HAVE_TGTD)("tgtd interop: write, read back, compare", () => {
           MaxBurstLength: "65536",
           FirstBurstLength: "16384",
         },
+      },
+      {
+        iqn: T_DIGEST,
+        luns: [{ sizeBytes: 32 << 20 }],
+        params: { InitialR2T: "No", HeaderDigest: "CRC32C", DataDigest: "CRC32C" },
       },
     ]);
   });
@@ -127,7 +133,7 @@ describe.skipIf(!HAVE_TGTD)("tgtd interop: write, read back, compare", () => {
     },
     {
       name: "HeaderDigest and DataDigest CRC32C",
-      target: T_NO_R2T,
+      target: T_DIGEST,
       opts: { headerDigest: true, dataDigest: true },
       expect: { headerDigest: true, dataDigest: true, initialR2T: false },
     },
