@@ -195,7 +195,11 @@ export class TargetLogin {
       return { kind: "continue", response: this.response(req, false, this.stage, reply, 0) };
     }
     if (this.stage === Stage.Security && this.auth !== "done") {
-      return this.fail(req, LoginStatus.AuthenticationFailure, "transit before authentication completed");
+      if (this.auth === "start") {
+        return this.fail(req, LoginStatus.AuthenticationFailure, "authentication required");
+      }
+      // the exchange is still running: the target answers without T (RFC 7143 6.2, 11.13.1)
+      return { kind: "continue", response: this.response(req, false, this.stage, reply, 0) };
     }
     if (req.nsg !== Stage.FullFeature) {
       this.stage = req.nsg;
