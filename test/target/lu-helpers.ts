@@ -5,14 +5,24 @@ import type { LunSpec } from "../../src/target/options.js";
 export const TARGET = "iqn.2026-11.io.iscsi-bench:unit";
 
 export function nexus(n: number): Nexus {
-  return { id: `init${n},0x${n}`, initiatorName: `iqn.2026-11.test:init${n}`, isid: n, tpgt: 1, targetName: TARGET };
+  return {
+    id: `init${n},0x${n}`,
+    initiatorName: `iqn.2026-11.test:init${n}`,
+    isid: n,
+    tpgt: 1,
+    targetName: TARGET,
+  };
 }
 
 export function ctx(blockSize: 512 | 4096 = 512): LuContext {
   return { targetName: TARGET, lunList: () => [0, 1], blockSize };
 }
 
-export function memoryLu(sizeBytes = 1024 * 1024, readOnly = false, blockSize: 512 | 4096 = 512): Promise<LogicalUnit> {
+export function memoryLu(
+  sizeBytes = 1024 * 1024,
+  readOnly = false,
+  blockSize: 512 | 4096 = 512,
+): Promise<LogicalUnit> {
   const spec: LunSpec = { kind: "memory", sizeBytes, readOnly };
   return createLogicalUnit(0, spec, ctx(blockSize));
 }

@@ -108,9 +108,13 @@ describe("capacity, REPORT LUNS, REQUEST SENSE", () => {
 describe("executeWithoutLun", () => {
   function noLun(cdb: number[]): ScsiCommandOut {
     let result: ScsiCommandOut | null = null;
-    executeWithoutLun({ cdb: Buffer.from(cdb), dataOut: null, expectedDataInLength: 255, nexus: nexus(1) }, ctx(), (o) => {
-      result = o;
-    });
+    executeWithoutLun(
+      { cdb: Buffer.from(cdb), dataOut: null, expectedDataInLength: 255, nexus: nexus(1) },
+      ctx(),
+      (o) => {
+        result = o;
+      },
+    );
     return result!;
   }
 
