@@ -44,7 +44,7 @@ const CASES: Array<[string, string[], string]> = [
   [
     "a bad target URL in the workload",
     ["run", "badtarget.json"],
-    'iscsi-bench: error: badtarget.json: target: expected an iSCSI URL such as "iscsi://host/iqn.2003-01.org.example:disk/1", got "http://127.0.0.1/iqn.2000-01.com.exa..."',
+    'iscsi-bench: error: badtarget.json: target: expected an iSCSI URL such as "iscsi://host/iqn.2003-01.org.example:disk/1", got "http://127.0.0.1/iqn.2000-01.com.exa...',
   ],
   [
     "a bad --duration",
