@@ -68,6 +68,9 @@ export class LoginRedirect extends Error {
   }
 }
 
+/** The target refused our CHAP_A list with "initiator error" (see connectAndLogin). */
+class ChapListRefused extends Error {}
+
 /** Receives login PDUs one at a time as Promises (copying their data: the framer's views do not live). */
 class LoginChannel implements ConnectionHandler {
   private queue: Pdu[] = [];
@@ -271,7 +274,20 @@ export async function login(conn: Connection, opts: LoginOptions): Promise<Login
   let rounds = 0;
   if (chap && chosen === "CHAP") {
     const offered = opts.chapAlgorithms ?? DEFAULT_CHAP_ALGORITHMS;
-    r = await exchange(Stage.Security, false, Stage.Operational, [["CHAP_A", offered.join(",")]]);
+    try {
+      r = await exchange(Stage.Security, false, Stage.Operational, [["CHAP_A", offered.join(",")]]);
+    } catch (err) {
+      // Some targets (tgtd 1.0.x) refuse a CHAP_A list whose first entry they do not know,
+      // instead of picking from it: connectAndLogin() retries with MD5 alone.
+      if (
+        err instanceof LoginError &&
+        err.statusClass === 2 &&
+        err.statusDetail === 0 &&
+        offered.join() !== "5"
+      )
+        throw new ChapListRefused();
+      throw err;
+    }
     const aText = get(r.pairs, "CHAP_A");
     const algs = aText === undefined ? [] : parseChapAlgorithms(aText);
     const alg = algs[0];
@@ -299,7 +315,15 @@ export async function login(conn: Connection, opts: LoginOptions): Promise<Login
       while (ourChallenge.equals(challenge)) ourChallenge = newChallenge(alg);
       reply.push(["CHAP_I", String(ourId)], ["CHAP_C", encodeBinary(ourChallenge)]);
     }
-    r = await exchange(Stage.Security, true, Stage.Operational, reply);
+    try {
+      r = await exchange(Stage.Security, true, Stage.Operational, reply);
+    } catch (err) {
+      // tgtd 1.0.x picks CHAP_A=7 but then refuses any SHA-256 response with "initiator error"
+      // (a wrong secret is "authentication failure"): fall back to MD5 alone, like libiscsi offers.
+      if (err instanceof LoginError && err.statusClass === 2 && err.statusDetail === 0 && alg !== 5)
+        throw new ChapListRefused();
+      throw err;
+    }
     if (mutual && ourChallenge) {
       const n = get(r.pairs, "CHAP_N");
       const resp = get(r.pairs, "CHAP_R");
@@ -384,13 +408,18 @@ export async function connectAndLogin(
 ): Promise<{ conn: Connection; result: LoginResult }> {
   let h = host;
   let p = port;
+  let current = opts;
   for (let i = 0; ; i++) {
     const conn = await Connection.open(h, p, opts.timeoutMs);
     try {
-      const result = await login(conn, opts);
+      const result = await login(conn, current);
       return { conn, result };
     } catch (err) {
       conn.destroy();
+      if (err instanceof ChapListRefused) {
+        current = { ...current, chapAlgorithms: [5] };
+        continue;
+      }
       if (err instanceof LoginRedirect) {
         if (i >= MAX_REDIRECTS) throw new SessionError(`login redirected more than ${MAX_REDIRECTS} times`);
         h = err.host;
