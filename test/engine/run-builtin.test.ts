@@ -29,7 +29,7 @@ describe("run: example workloads on the built-in target", () => {
     it(`${name}.json`, { timeout: 180_000 }, async () => {
       const out = join(dir, `${name}.json`);
       const r = await runCli(["run", join(WORKLOADS, `${name}.json`), "--duration", "2s", "--out", out], dir);
-      expect(r.stderr).not.toContain("error");
+      expect(r.stderr).not.toContain("iscsi-bench: error");
       expect(r.code).toBe(0);
       // the result path is printed last
       expect(r.stdout.trim().split("\n").at(-1)).toBe(out);
