@@ -72,6 +72,11 @@ const SENSE_INVALID_FIELD_IN_IU = buildFixedSense(0x05, 0x0e, 0x03);
 const SENSE_DATA_PHASE_ERROR = buildFixedSense(0x0b, 0x4b, 0x00);
 /** ILLEGAL REQUEST / INVALID MESSAGE ERROR (bidirectional commands are not supported). */
 const SENSE_INVALID_MESSAGE = buildFixedSense(0x05, 0x49, 0x00);
+/** ILLEGAL REQUEST / INVALID FIELD IN CDB: a transfer larger than the target takes in one command. */
+const SENSE_INVALID_FIELD_IN_CDB = buildFixedSense(0x05, 0x24, 0x00);
+/** The largest write one command may transfer, and all of a connection's commands together. */
+const MAX_COMMAND_WRITE = 64 * 1024 * 1024;
+const MAX_PENDING_WRITE = 256 * 1024 * 1024;
 
 interface PendingR2T {
   ttt: number;
@@ -104,6 +109,10 @@ class Task {
   r2ts: PendingR2T[] = [];
   /** Sense to answer with instead of executing (set during the data phase). */
   failSense: Buffer | null = null;
+  /** Status to answer with instead of executing (-1: none; with failSense null, e.g. TASK SET FULL). */
+  failStatus = -1;
+  /** Bytes of write buffer this task holds against the connection's budget. */
+  reserved = 0;
   /** Write residual computed from the CDB (positive underflow, negative overflow). */
   writeResidual = 0;
   /** Bytes of dataOut the LU gets (less than EDTL when the CDB asks for less). */
@@ -140,6 +149,7 @@ export class TargetConnection implements FrameSink {
   private readonly aborted: number[] = [];
   private nextTag = 1;
   private paused = false;
+  private pendingWriteBytes = 0;
   private nopTimer: NodeJS.Timeout | null = null;
   private nopOutstanding = 0;
   private nopMissed = 0;
@@ -246,8 +256,9 @@ export class TargetConnection implements FrameSink {
     try {
       this.framer.push(chunk, this);
     } catch {
-      // framing error (impossible length, header digest): this connection cannot resync
-      this.destroy();
+      // framing error (impossible length, header digest): this connection cannot resync; what was
+      // already answered still goes out
+      this.destroy(true);
     }
   }
 
@@ -428,6 +439,8 @@ export class TargetConnection implements FrameSink {
     t.lu = lun >= 0 ? this.host.lu(lun) : undefined;
     t.cdb = Buffer.from(pdu.cdb); // the PDU is a view into the receive buffer
     t.failSense = null;
+    t.failStatus = -1;
+    t.reserved = 0;
     t.writeResidual = 0;
     t.received = 0;
     t.r2tSN = 0;
@@ -466,11 +479,22 @@ export class TargetConnection implements FrameSink {
       else if (t.edtl % bs !== 0) t.failSense = SENSE_INVALID_FIELD_IN_IU;
       else t.cdb = withTransferLength(t.cdb, t.edtl / bs);
     }
-    t.dataOut = Buffer.allocUnsafe(t.edtl);
-    if (immediateLength > 0) {
-      pdu.data.copy(t.dataOut, 0);
-      t.received = immediateLength;
+    // memory stays bounded whatever the initiator declares: one command, and all of a connection's
+    if (t.edtl > MAX_COMMAND_WRITE) {
+      t.failStatus = 2;
+      t.failSense = SENSE_INVALID_FIELD_IN_CDB;
+    } else if (this.pendingWriteBytes + t.edtl > MAX_PENDING_WRITE) {
+      t.failStatus = 0x28; // TASK SET FULL
     }
+    if (t.failStatus < 0) {
+      t.dataOut = Buffer.allocUnsafe(t.edtl);
+      t.reserved = t.edtl;
+      this.pendingWriteBytes += t.edtl;
+      if (immediateLength > 0) pdu.data.copy(t.dataOut, 0);
+    } else {
+      t.dataOut = null; // unsolicited data of a refused command is read and dropped
+    }
+    t.received = immediateLength;
     // unsolicited Data-Out follows unless F is set (RFC 7143 11.3.4); at most FirstBurstLength in all
     t.unsolicitedDone = pdu.final || params.initialR2T;
     t.unsolicitedDataSN = 0;
@@ -482,7 +506,8 @@ export class TargetConnection implements FrameSink {
       this.reject(RejectReason.ProtocolError, null, pdu);
       return;
     }
-    t.nextR2TOffset = t.unsolicitedDone ? immediateLength : t.unsolicitedLimit;
+    // a refused command solicits nothing; it answers once the unsolicited data is in (RFC 7143 11.17.1)
+    t.nextR2TOffset = t.failStatus >= 0 ? t.edtl : t.unsolicitedDone ? immediateLength : t.unsolicitedLimit;
     this.solicit(t);
     this.maybeStart(t);
   }
@@ -546,7 +571,7 @@ export class TargetConnection implements FrameSink {
       last = pdu.final || r.received >= r.length;
       if (last) t.r2ts.splice(i, 1);
     }
-    if (len > 0) pdu.data.copy(t.dataOut!, off);
+    if (len > 0 && t.dataOut !== null) pdu.data.copy(t.dataOut, off);
     t.received += len;
     if (last) {
       this.solicit(t);
@@ -560,8 +585,8 @@ export class TargetConnection implements FrameSink {
 
   private startTask(t: Task): void {
     t.executing = true;
-    if (t.failSense !== null) {
-      this.sendStatus(t, 2, t.failSense, t.writeResidual, 0);
+    if (t.failSense !== null || t.failStatus >= 0) {
+      this.sendStatus(t, t.failStatus >= 0 ? t.failStatus : 2, t.failSense, t.writeResidual, 0);
       this.finish(t);
       return;
     }
@@ -671,6 +696,8 @@ export class TargetConnection implements FrameSink {
   }
 
   private releaseTask(t: Task): void {
+    this.pendingWriteBytes -= t.reserved;
+    t.reserved = 0;
     t.active = false;
     t.dataOut = null;
     t.cmd.dataOut = null;
@@ -959,7 +986,7 @@ export class TargetConnection implements FrameSink {
   }
 
   /** Closes the connection now; tasks end without responses; the session's nexus is gone. */
-  destroy(): void {
+  destroy(graceful = false): void {
     if (this.phase === "closed" && this.socket.destroyed && this.nexus === null) return;
     const wasFull = this.nexus !== null;
     this.phase = "closed";
@@ -968,7 +995,13 @@ export class TargetConnection implements FrameSink {
       this.nopTimer = null;
     }
     for (const t of [...this.tasks.values()]) this.abortTask(t);
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (graceful && !this.socket.destroyed) {
+      this.socket.uncork();
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else if (!this.socket.destroyed) {
+      this.socket.destroy();
+    }
     if (wasFull) {
       const nexus = this.nexus!;
       this.nexus = null;
