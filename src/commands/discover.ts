@@ -15,7 +15,7 @@ export async function discoverCommand(urlText: string, cli: CommonCliOptions): P
     initiatorName: opts.initiatorName,
     chap: chapFromUrl(url),
     timeoutMs: opts.timeoutMs,
-    headerDigest: opts.headerDigest,
+    headerDigest: opts.headerDigest || url.headerDigest === true,
     dataDigest: opts.dataDigest,
   });
   process.stdout.write(opts.json ? JSON.stringify(targets, null, 2) + "\n" : formatTargets(targets));

@@ -16,7 +16,7 @@ export async function infoCommand(urlText: string, cli: CommonCliOptions): Promi
     targetName,
     initiatorName: opts.initiatorName,
     chap: chapFromUrl(url),
-    headerDigest: opts.headerDigest,
+    headerDigest: opts.headerDigest || url.headerDigest === true,
     dataDigest: opts.dataDigest,
     timeoutMs: opts.timeoutMs,
     nopIntervalMs: 0,
