@@ -274,8 +274,11 @@ export default async function runJobWorker(task: WorkerTask): Promise<WorkerResu
     const lba = slotLba[slot]!;
     const length = slotLength[slot]!;
     const blocks = length / blockSize;
-    const ok = t.error === null && t.status === 0;
-    if (!ok) {
+    let ok = t.error === null && t.status === 0;
+    if (ok && isRead && t.dataInTransferred !== length) {
+      ok = false;
+      countError("SHORT READ: fewer bytes than requested");
+    } else if (!ok) {
       if (t.error !== null) {
         countError(`TRANSPORT: ${t.error.message}`);
       } else {

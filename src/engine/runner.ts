@@ -422,7 +422,7 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
         const onStop = (): void => stopAll();
         opts.signal?.addEventListener("abort", onStop);
         if (opts.signal?.aborted) stopAll();
-        const ticker = setInterval(() => {
+        const tick = (): void => {
           if (progress === undefined) return;
           const last = Math.max(-1, ...intervals.keys());
           const iv = intervals.get(last);
@@ -448,10 +448,16 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
             p99Us: merged.totalCount > 0 ? merged.getValueAtPercentile(99) : 0,
             errors: totalErrors,
           });
-        }, 1000);
+        };
+        // a quarter second after each worker interval (every second from the start), so the line shows it
+        let ticker: NodeJS.Timeout | null = null;
+        const kick = setTimeout(() => {
+          ticker = setInterval(tick, 1000);
+        }, 250);
 
         const outcomes = await settled;
-        clearInterval(ticker);
+        clearTimeout(kick);
+        if (ticker !== null) clearInterval(ticker);
         opts.signal?.removeEventListener("abort", onStop);
         for (const port of ports) port.close();
         const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
