@@ -63,7 +63,7 @@ describe.skipIf(!HAVE_PEERS)("tshark capture of an initiator run", () => {
         err += d.toString();
         if (err.includes("Capturing on")) {
           clearTimeout(timer);
-          res();
+          setTimeout(res, 500); // the message comes slightly before packets are really captured
         }
       });
       child.once("exit", () => rej(new Error(`tshark exited: ${err}`)));
@@ -102,6 +102,15 @@ describe.skipIf(!HAVE_PEERS)("tshark capture of an initiator run", () => {
     }
     await session.ping();
     await session.logout();
+    // Discovery again at the end: the capture may have missed the first packets of the run.
+    const again = await discoverTargets({
+      host: tgtd.host,
+      port: tgtd.port,
+      initiatorName: INITIATOR,
+      headerDigest: true,
+      dataDigest: true,
+    });
+    expect(again.length).toBe(1);
 
     await new Promise((res) => setTimeout(res, 500)); // let the last packets reach the capture
     child.kill("SIGINT");
