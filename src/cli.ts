@@ -9,6 +9,7 @@ import type { CommonCliOptions } from "./commands/common.js";
 import { discoverCommand } from "./commands/discover.js";
 import { infoCommand } from "./commands/info.js";
 import { type RunOptions, runCommand } from "./engine/run-command.js";
+import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./target/command.js";
 
 /** Adds the options every initiator command takes. */
 function withCommonOptions(cmd: Command): Command {
@@ -78,6 +79,12 @@ program
   .action(async (file: string, opts: RunOptions) => {
     process.exitCode = await runCommand(file, opts);
   });
+
+targetCommandOptions(
+  program.command("target").description("serve the built-in iSCSI target until SIGINT or SIGTERM"),
+).action(async (opts: TargetCommandOptions) => {
+  process.exitCode = await serveTarget(opts);
+});
 
 for (const cmd of program.commands) cmd.exitOverride();
 
