@@ -3,7 +3,8 @@
  * and check a result file against the schemaVersion 1 contract.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
@@ -12,17 +13,56 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(ROOT, "dist", "cli.js");
 export const WORKLOADS = join(ROOT, "workloads");
 
-/** Compiles src/ to dist/ (the engine's workers run from dist/). Type errors elsewhere do not stop emit. */
+const LOCK = join(tmpdir(), "iscsi-bench-engine-build.lock");
+const STAMP = join(ROOT, "dist", ".engine-test-build");
+const sleepSync = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/**
+ * Compiles src/ to dist/ (the engine's workers run from dist/). Type errors elsewhere do not stop
+ * emit. Test files running in parallel take turns (a lock directory), so no file is half-written
+ * while another test starts workers from it.
+ */
+/** True when dist/ was built (by this helper) after the last change under src/. */
+function distIsCurrent(): boolean {
+  if (!existsSync(STAMP) || !existsSync(CLI)) return false;
+  const built = statSync(STAMP).mtimeMs;
+  const newest = (d: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(d, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(join(d, e.name)) : statSync(join(d, e.name)).mtimeMs,
+      ),
+    );
+  return newest(join(ROOT, "src")) < built;
+}
+
 export function buildDist(): void {
-  spawnSync(
-    process.execPath,
-    [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.json")],
-    {
-      cwd: ROOT,
-      stdio: "ignore",
-      timeout: 120_000,
-    },
-  );
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      if (Date.now() > deadline) rmSync(LOCK, { recursive: true, force: true });
+      sleepSync(200);
+    }
+  }
+  try {
+    if (!distIsCurrent()) {
+      mkdirSync(dirname(STAMP), { recursive: true });
+      writeFileSync(STAMP, `${Date.now()}\n`); // its mtime: when this build started
+      const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+      spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.json")], {
+        cwd: ROOT,
+        stdio: "ignore",
+        timeout: 120_000,
+      });
+    }
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
   if (!existsSync(CLI) || !existsSync(join(ROOT, "dist", "engine", "job-worker.js"))) {
     throw new Error("build failed: dist/cli.js or dist/engine/job-worker.js missing");
   }
