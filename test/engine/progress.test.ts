@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createProgress, formatProgressLine, type ProgressSnapshot, progressMode } from "../../src/engine/progress.js";
+import {
+  createProgress,
+  formatProgressLine,
+  type ProgressSnapshot,
+  progressMode,
+} from "../../src/engine/progress.js";
 
 const snap = (elapsedSec: number): ProgressSnapshot => ({
   elapsedSec,
