@@ -11,6 +11,17 @@ interface Chunk {
 
 /** Shared, never written: what unallocated chunks read as. */
 const ZERO_CHUNK = Buffer.alloc(CHUNK_SIZE);
+/** A larger shared zero buffer for reads that span only unallocated chunks; grown on demand. */
+let zeroSpan = ZERO_CHUNK;
+
+function zeros(length: number): Buffer {
+  if (zeroSpan.length < length) {
+    let size = zeroSpan.length;
+    while (size < length) size *= 2;
+    zeroSpan = Buffer.alloc(size);
+  }
+  return zeroSpan.subarray(0, length);
+}
 
 /**
  * A sparse in-memory store: a 1 TiB LUN costs nothing until written. Reads inside one chunk
@@ -43,6 +54,12 @@ export function createMemoryBackend(sizeBytes: number, blockSize: number): Memor
       const c = chunks.get(index);
       return (c === undefined ? ZERO_CHUNK : c.data).subarray(within, within + length);
     }
+    const last = Math.floor((offset + length - 1) / CHUNK_SIZE);
+    let anyAllocated = false;
+    for (let i = index; i <= last && !anyAllocated; i++) anyAllocated = chunks.has(i);
+    // Never written: a view of shared zeros, no allocation and no fill (the hot path of a
+    // read benchmark on a fresh LUN).
+    if (!anyAllocated) return zeros(length);
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
