@@ -267,6 +267,7 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
       maxThreads,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
+      atomics: "disabled",
     });
 
     const jobsOut: JobAcc[] = [];
