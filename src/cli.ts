@@ -9,6 +9,7 @@ import type { CommonCliOptions } from "./commands/common.js";
 import { discoverCommand } from "./commands/discover.js";
 import { infoCommand } from "./commands/info.js";
 import { type RunOptions, runCommand } from "./engine/run-command.js";
+import { toolVersion } from "./report/result.js";
 import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./target/command.js";
 
 /** Adds the options every initiator command takes. */
@@ -38,7 +39,7 @@ const program = new Command();
 program
   .name("iscsi-bench")
   .description("iSCSI storage benchmark and load generator with a native TypeScript initiator")
-  .version("0.1.0")
+  .version(toolVersion())
   .exitOverride()
   .showHelpAfterError(false);
 
