@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireTgtd, startTgtd, type Tgtd } from "../helpers/tgtd.js";
 import { buildDist, checkResult, runCli, WORKLOADS } from "./e2e.js";
 
-const HAVE_TGTD = requireTgtd();
+requireTgtd();
 const IQN = "iqn.2026-11.io.iscsi-bench:engine-run";
 const dir = mkdtempSync(join(tmpdir(), "iscsi-bench-tgtd-run-"));
 
-describe.skipIf(!HAVE_TGTD)("run against tgtd", () => {
+describe("run against tgtd", () => {
   let tgtd: Tgtd;
   beforeAll(async () => {
     buildDist();

@@ -4,13 +4,14 @@
  * CHAP accounts (incoming and outgoing/mutual) and target parameters. Each test file starts its
  * own instance on free ports, so files can run in parallel.
  *
- * When process.env.CI === "true" and tgtd is missing, requireTgtd() throws: CI must fail, not skip.
+ * requireTgtd() fails the calling test file when tgtd is missing: interop tests never skip.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requirePeers } from "./peers.js";
 
 export interface TgtdLunSpec {
   sizeBytes: number;
@@ -41,29 +42,9 @@ export interface Tgtd {
   stop(): Promise<void>;
 }
 
-function which(bin: string): boolean {
-  for (const dir of ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"]) {
-    const r = spawnSync("test", ["-x", join(dir, bin)]);
-    if (r.status === 0) return true;
-  }
-  return false;
-}
-
-/** True when tgtd and tgtadm are installed. */
-export function tgtdAvailable(): boolean {
-  return which("tgtd") && which("tgtadm");
-}
-
-/**
- * Whether interop tests can run. In CI a missing tgtd is an error (the test must fail, not skip);
- * elsewhere the caller skips with a clear reason.
- */
-export function requireTgtd(): boolean {
-  const ok = tgtdAvailable();
-  if (!ok && process.env["CI"] === "true") {
-    throw new Error("tgtd/tgtadm are not installed but CI=true: install the Debian package 'tgt'");
-  }
-  return ok;
+/** Fails the calling test file unless tgtd and tgtadm are installed (see helpers/peers.ts). */
+export function requireTgtd(): void {
+  requirePeers(["tgtd", "tgtadm"], "tgt");
 }
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */

@@ -9,7 +9,7 @@ import { openSession, type Session, type SessionOptions } from "../../src/initia
 import { fillPattern, readBlocks, taskOutcome, writeBlocks } from "../helpers/scsi-io.js";
 import { requireTgtd, startTgtd, type Tgtd } from "../helpers/tgtd.js";
 
-const HAVE_TGTD = requireTgtd();
+requireTgtd();
 const INITIATOR = "iqn.2026-11.io.iscsi-bench:test-io";
 const BS = 512;
 const SIZES = [
@@ -31,7 +31,7 @@ const T_NO_R2T = "iqn.2026-11.io.iscsi-bench:io-initialr2t-no"; // target allows
 const T_SMALL = "iqn.2026-11.io.iscsi-bench:io-small-pdus"; // small PDUs and bursts
 const T_DIGEST = "iqn.2026-11.io.iscsi-bench:io-digests"; // target accepts CRC32C digests
 
-describe.skipIf(!HAVE_TGTD)("tgtd interop: write, read back, compare", () => {
+describe("tgtd interop: write, read back, compare", () => {
   let tgtd: Tgtd;
   beforeAll(async () => {
     tgtd = await startTgtd([

@@ -12,7 +12,7 @@ import { buildReadAuto, buildWriteAuto } from "../../src/scsi/cdb.js";
 import { fillPattern, readBlocks, taskOutcome } from "../helpers/scsi-io.js";
 import { requireTgtd, startTgtd, type Tgtd } from "../helpers/tgtd.js";
 
-const HAVE_TGTD = requireTgtd();
+requireTgtd();
 const INITIATOR = "iqn.2026-11.io.iscsi-bench:test-session";
 const T_OPEN = "iqn.2026-11.io.iscsi-bench:sess-open";
 const T_TWO_LUNS = "iqn.2026-11.io.iscsi-bench:sess-two-luns";
@@ -22,7 +22,7 @@ const CHAP = { user: "benchuser", secret: "s3cret-one-way-12" };
 const MUTUAL_IN = { user: "benchuser2", secret: "s3cret-incoming-12" };
 const MUTUAL_OUT = { user: "tgtuser", secret: "s3cret-outgoing-34" };
 
-describe.skipIf(!HAVE_TGTD)("tgtd interop: sessions", () => {
+describe("tgtd interop: sessions", () => {
   let tgtd: Tgtd;
   beforeAll(async () => {
     tgtd = await startTgtd([

@@ -2,7 +2,7 @@
  * A tshark capture of discovery, info and I/O (with header and data digests on) against tgtd
  * must show iSCSI PDUs and no malformed packet or error-level expert item.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readDeviceInfo } from "../../src/initiator/device.js";
 import { discoverTargets } from "../../src/initiator/discovery.js";
 import { openSession } from "../../src/initiator/session.js";
+import { requirePeers } from "../helpers/peers.js";
 import { fillPattern, readBlocks, taskOutcome, writeBlocks } from "../helpers/scsi-io.js";
 import { requireTgtd, startTgtd, type Tgtd } from "../helpers/tgtd.js";
 
-const HAVE_TSHARK = spawnSync("tshark", ["--version"]).status === 0;
-if (!HAVE_TSHARK && process.env["CI"] === "true") throw new Error("tshark is not installed but CI=true");
-const HAVE_PEERS = requireTgtd() && HAVE_TSHARK;
+requireTgtd();
+requirePeers(["tshark"], "tshark");
 const INITIATOR = "iqn.2026-11.io.iscsi-bench:test-tshark";
 const TARGET = "iqn.2026-11.io.iscsi-bench:tshark";
 
@@ -28,7 +28,7 @@ function tshark(args: string[]): Promise<string> {
   });
 }
 
-describe.skipIf(!HAVE_PEERS)("tshark capture of an initiator run", () => {
+describe("tshark capture of an initiator run", () => {
   let tgtd: Tgtd;
   let dir: string;
   let capture: ChildProcess | null = null;

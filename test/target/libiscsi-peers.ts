@@ -1,22 +1,13 @@
 /**
  * Running Debian libiscsi-bin tools (iscsi-ls, iscsi-inq, iscsi-perf, iscsi-test-cu) against the
- * built-in target. In CI a missing binary is an error (the test fails); elsewhere the caller may
- * skip with a clear reason.
+ * built-in target. A missing binary fails the test file.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { requirePeers } from "../helpers/peers.js";
 
-export function haveBinary(bin: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
-}
-
-/** True when every binary is there; throws in CI when one is missing. */
-export function requireBinaries(bins: string[]): boolean {
-  const missing = bins.filter((b) => !haveBinary(b));
-  if (missing.length === 0) return true;
-  if (process.env.CI === "true") {
-    throw new Error(`libiscsi tools missing in CI: ${missing.join(", ")} (apt-get install libiscsi-bin)`);
-  }
-  return false;
+/** Fails the calling test file unless every libiscsi tool is installed (see helpers/peers.ts). */
+export function requireBinaries(bins: string[]): void {
+  requirePeers(bins, "libiscsi-bin");
 }
 
 export interface RunResult {
