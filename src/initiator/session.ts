@@ -911,6 +911,12 @@ export class InitiatorSession implements Session {
 
   ping(): Promise<number> {
     const { itt, promise } = this.newControl("nop");
+    this.sendPing(itt);
+    return promise;
+  }
+
+  /** An immediate NOP-Out that asks for a NOP-In (RFC 7143 11.18: ITT set, TTT reserved). */
+  private sendPing(itt: number): void {
     this.conn.send({
       opcode: Opcode.NopOut,
       immediate: true,
@@ -921,7 +927,6 @@ export class InitiatorSession implements Session {
       expStatSN: this.expStatSN,
       data: EMPTY,
     });
-    return promise;
   }
 
   private sendText(itt: number, ttt: number, data: Buffer): void {
@@ -1086,16 +1091,7 @@ export class InitiatorSession implements Session {
         this.controlCounter = (this.controlCounter + 1) & 0x7ffffffe;
         const itt = (0x80000000 | this.controlCounter) >>> 0;
         this.nopOutstanding = itt;
-        this.conn.send({
-          opcode: Opcode.NopOut,
-          immediate: true,
-          lun: 0n,
-          itt,
-          ttt: RESERVED_TAG,
-          cmdSN: this.cmdSN,
-          expStatSN: this.expStatSN,
-          data: EMPTY,
-        });
+        this.sendPing(itt);
       }
     }
   }
