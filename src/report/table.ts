@@ -19,6 +19,9 @@ export function formatRate(n: number): string {
   return n.toFixed(2);
 }
 
+const CYAN = "\x1b[36m";
+const RESET = "\x1b[39m";
+
 const HEAD = [
   "job",
   "qd",
@@ -82,9 +85,11 @@ function opRows(
 
 /** The table as text (no trailing newline). `color` enables the cyan header of a colour terminal. */
 export function renderSummaryTable(result: RunResult, color: boolean): string {
+  // The caller decides about colour (a colour TTY, NO_COLOR unset); cli-table3's own styling
+  // would ask its colour library, which turns itself off whenever CI is set, so write the codes here.
   const table = new Table({
-    head: HEAD,
-    style: color ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
+    head: color ? HEAD.map((h) => `${CYAN}${h}${RESET}`) : HEAD,
+    style: { head: [], border: [] },
     colAligns: ["left", "right", "left", ...HEAD.slice(3).map(() => "right" as const)],
   });
   for (const j of result.jobs) {
