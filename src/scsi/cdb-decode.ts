@@ -180,6 +180,8 @@ RW_LAYOUT[ScsiOp.VERIFY_16] = L16 | HAS_DPO;
 RW_LAYOUT[ScsiOp.PRE_FETCH_16] = L16;
 RW_LAYOUT[ScsiOp.WRITE_SAME_16] = L16 | WRITES;
 RW_LAYOUT[ScsiOp.COMPARE_AND_WRITE] = LCAW | WRITES | HAS_DPO | HAS_FUA;
+RW_LAYOUT[ScsiOp.SYNCHRONIZE_CACHE_10] = L10; // LBA and NUMBER OF LOGICAL BLOCKS
+RW_LAYOUT[ScsiOp.SYNCHRONIZE_CACHE_16] = L16;
 
 const LAYOUT_LENGTH = [0, 6, 10, 12, 16, 16];
 
@@ -225,7 +227,8 @@ export function decodeRwCdbInto(cdb: Buffer, out: RwCdb): boolean {
 
 /**
  * LBA and block count of READ/WRITE 6/10/12/16, WRITE AND VERIFY 10/12/16, VERIFY 10/12/16,
- * PRE-FETCH 10/16, ORWRITE(16), COMPARE AND WRITE, WRITE SAME 10/16; null for any other CDB.
+ * PRE-FETCH 10/16, ORWRITE(16), COMPARE AND WRITE, WRITE SAME 10/16, SYNCHRONIZE CACHE 10/16;
+ * null for any other CDB.
  * `fua`/`dpo` are the CDB bits where the command defines them (false elsewhere). Counts are as in
  * the CDB (0 means no blocks, except READ(6)/WRITE(6) where 0 means 256, and WRITE SAME where the
  * device server may treat 0 as "to the last LBA").

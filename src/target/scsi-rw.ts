@@ -1,5 +1,6 @@
+import { decodeRwCdbInto, type RwCdb } from "../scsi/cdb-decode.js";
 import type { ScsiCommandOut } from "./logical-unit.js";
-import { inRange, isWriteProtected, type LuState, readLba64 } from "./lu-state.js";
+import { inRange, isWriteProtected, type LuState } from "./lu-state.js";
 import {
   firstDifference,
   GOOD,
@@ -18,47 +19,22 @@ import {
  * scratch object and return views of the store; only FUA and flushes go asynchronous.
  */
 
-interface RwFields {
-  lba: number; // -1 when not representable (>= 2^53): always out of range
-  blocks: number;
-  flags: number; // CDB byte 1 (PROTECT 7-5, DPO 4, FUA 3, BYTCHK 2-1)
-}
+/** The decoded CDB (shared decoder) plus byte 1 as it is: PROTECT 7-5, DPO 4, FUA 3, BYTCHK 2-1. */
+const rw: RwCdb & { flags: number } = {
+  opcode: 0,
+  lba: 0,
+  blocks: 0,
+  fua: false,
+  dpo: false,
+  write: false,
+  flags: 0,
+};
 
-const rw: RwFields = { lba: 0, blocks: 0, flags: 0 };
-
-/** Fills `rw` from a READ/WRITE-family CDB by its length class; false when the CDB is too short. */
+/** Fills `rw` from a block-command CDB; false when the CDB is too short for its opcode. */
 function decode(cdb: Buffer): boolean {
-  const op = cdb[0]!;
-  const group = op >> 5;
-  if (group === 0) {
-    if (cdb.length < 6) return false;
-    rw.lba = ((cdb[1]! & 0x1f) << 16) | (cdb[2]! << 8) | cdb[3]!;
-    rw.blocks = cdb[4] === 0 ? 256 : cdb[4]!; // SBC-3 5.8: 0 means 256 blocks
-    rw.flags = 0;
-    return true;
-  }
-  if (group === 1) {
-    if (cdb.length < 10) return false;
-    rw.lba = cdb.readUInt32BE(2);
-    rw.blocks = cdb.readUInt16BE(7);
-    rw.flags = cdb[1]!;
-    return true;
-  }
-  if (group === 5) {
-    if (cdb.length < 12) return false;
-    rw.lba = cdb.readUInt32BE(2);
-    rw.blocks = cdb.readUInt32BE(6);
-    rw.flags = cdb[1]!;
-    return true;
-  }
-  if (group === 4) {
-    if (cdb.length < 16) return false;
-    rw.lba = readLba64(cdb, 2);
-    rw.blocks = op === 0x89 ? cdb[13]! : cdb.readUInt32BE(10);
-    rw.flags = cdb[1]!;
-    return true;
-  }
-  return false;
+  if (!decodeRwCdbInto(cdb, rw)) return false;
+  rw.flags = cdb[0]! >> 5 === 0 ? 0 : cdb[1]!; // the 6-byte CDBs have no flag bits
+  return true;
 }
 
 const FUA = 0x08;

@@ -168,9 +168,16 @@ describe("decodeRwCdb", () => {
       rw(0x8b, 9, 10, true, false, true),
     );
   });
+  it("SYNCHRONIZE CACHE(10)/(16): LBA and NUMBER OF LOGICAL BLOCKS, no medium write", () => {
+    // SBC-3 5.22: (10) LBA bytes 2-5, count bytes 7-8; (16) LBA bytes 2-9, count bytes 10-13
+    expect(decodeRwCdb(hex("35 00 00 00 10 00 00 00 08 00"))).toEqual(rw(0x35, 0x1000, 8, false));
+    expect(decodeRwCdb(hex("91 00 00 00 00 00 00 00 20 00 00 00 00 10 00 00"))).toEqual(
+      rw(0x91, 0x2000, 16, false),
+    );
+  });
   it("null for other commands and for CDBs shorter than their layout", () => {
     expect(decodeRwCdb(hex("12 00 00 00 60 00"))).toBeNull();
-    expect(decodeRwCdb(hex("35 00 00 00 00 00 00 00 00 00"))).toBeNull();
+    expect(decodeRwCdb(hex("5a 00 3f 00 00 00 00 00 fc 00"))).toBeNull(); // MODE SENSE(10)
     expect(decodeRwCdb(hex("28 00 00 00 00 00"))).toBeNull();
     expect(decodeRwCdb(hex("88 00 00 00 00 00 00 00 00 00 00 00"))).toBeNull();
     expect(decodeRwCdb(hex("89 00 00 00 00 00 00 00 00 00 00 00 00"))).toBeNull();
