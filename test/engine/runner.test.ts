@@ -1,26 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { builtinLunBytes, defaultMaxErrors, hasWrites, phaseSteps } from "../../src/engine/runner.js";
 import type { ResolvedJob, ResolvedWorkload } from "../../src/workload/types.js";
+import { resolvedJob } from "../helpers/workload-fixtures.js";
 
 function job(name: string, over: Partial<ResolvedJob>): ResolvedJob {
-  return {
-    name,
-    pattern: "random",
-    readPercent: 100,
-    blockSizes: [{ bytes: 4096, weight: 1 }],
-    queueDepths: [1],
-    workers: 1,
-    offset: 0,
-    size: null,
-    distribution: { kind: "uniform" },
-    rate: null,
-    verify: false,
-    seed: 1,
-    maxIos: null,
-    maxBytes: null,
-    phase: 0,
-    ...over,
-  };
+  return resolvedJob({ name, ...over });
 }
 
 function workload(jobs: ResolvedJob[]): ResolvedWorkload {

@@ -1,6 +1,7 @@
 import { newLatencyHistogram, recordUs, summarizeOp } from "../../src/engine/stats.js";
 import { buildResult, type RunResult } from "../../src/report/result.js";
 import type { ResolvedWorkload } from "../../src/workload/types.js";
+import { resolvedJob } from "../helpers/workload-fixtures.js";
 
 export const workload: ResolvedWorkload = {
   name: "seq-read",
@@ -10,23 +11,12 @@ export const workload: ResolvedWorkload = {
   rampTimeMs: 0,
   phaseCount: 1,
   jobs: [
-    {
+    resolvedJob({
       name: "reader",
       pattern: "sequential",
-      readPercent: 100,
       blockSizes: [{ bytes: 131072, weight: 1 }],
       queueDepths: [32],
-      workers: 1,
-      offset: 0,
-      size: null,
-      distribution: { kind: "uniform" },
-      rate: null,
-      verify: false,
-      seed: 1,
-      maxIos: null,
-      maxBytes: null,
-      phase: 0,
-    },
+    }),
   ],
 };
 

@@ -6,29 +6,13 @@ import type { GeneratorContext } from "../../src/workload/generator.js";
 import { createIoGenerator, workerSlice } from "../../src/workload/generator.js";
 import { Rng } from "../../src/workload/rng.js";
 import type { Distribution, IoSpec, ResolvedJob } from "../../src/workload/types.js";
+import { resolvedJob } from "../helpers/workload-fixtures.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 function makeJob(extra: Partial<ResolvedJob>): ResolvedJob {
-  return {
-    name: "j",
-    pattern: "random",
-    readPercent: 100,
-    blockSizes: [{ bytes: 4 * KiB, weight: 1 }],
-    queueDepths: [1],
-    workers: 1,
-    offset: 0,
-    size: null,
-    distribution: { kind: "uniform" },
-    rate: null,
-    verify: false,
-    seed: 1,
-    maxIos: null,
-    maxBytes: null,
-    phase: 0,
-    ...extra,
-  };
+  return resolvedJob(extra);
 }
 
 function ctx(extra: Partial<GeneratorContext> = {}): GeneratorContext {
