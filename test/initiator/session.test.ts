@@ -298,3 +298,65 @@ describe("initiator session against a scripted target", () => {
     expect(s.isClosed).toBe(false);
   });
 });
+
+describe("initiator keep-alive", () => {
+  async function keepAliveSession(): Promise<{ t: FakeTarget; s: InitiatorSession }> {
+    fake = await startFakeTarget({ operational: OPERATIONAL, expCmdSN: 1, maxCmdSN: 10 });
+    session = await openSessionOfType({
+      host: "127.0.0.1",
+      port: fake.port,
+      targetName: "iqn.2026-11.test:fake",
+      sessionType: "Normal",
+      initiatorName: "iqn.2026-11.test:ini",
+      timeoutMs: 600,
+      nopIntervalMs: 150,
+    });
+    return { t: fake, s: session };
+  }
+
+  it("pings an idle target with immediate NOP-Outs and fails the session when it stops answering", async () => {
+    const { t, s } = await keepAliveSession();
+    const closed = new Promise<Error | null>((r) => {
+      s.onClose = r;
+    });
+    await t.waitFor(1);
+    const ping = t.received[0] as NopOut;
+    expect(ping.opcode).toBe(0x00);
+    expect(ping.immediate).toBe(true);
+    expect(ping.ttt).toBe(0xffffffff); // a ping of our own, not an answer
+    expect(ping.itt).not.toBe(0xffffffff); // asks for a NOP-In
+    const err = await closed;
+    expect(err).toBeInstanceOf(SessionError);
+    expect(err?.message).toMatch(/did not answer a NOP-Out ping within 600 ms/);
+  });
+
+  it("stays up while the target answers the pings", async () => {
+    const { t, s } = await keepAliveSession();
+    let closedWith: Error | null | undefined;
+    s.onClose = (e) => {
+      closedWith = e;
+    };
+    let answered = 0;
+    const deadline = Date.now() + 1500; // more than twice the timeout
+    while (Date.now() < deadline) {
+      await sleep(50);
+      while (answered < t.received.length) {
+        const p = t.received[answered++] as NopOut;
+        if (p.opcode !== 0x00 || p.itt === 0xffffffff) continue;
+        t.send({
+          opcode: 0x20,
+          lun: 0n,
+          itt: p.itt,
+          ttt: 0xffffffff,
+          statSN: t.statSN,
+          expCmdSN: 1,
+          maxCmdSN: 10,
+          data: Buffer.alloc(0),
+        });
+      }
+    }
+    expect(answered).toBeGreaterThanOrEqual(3);
+    expect(closedWith).toBeUndefined();
+    expect(s.isClosed).toBe(false);
+  });
+});
