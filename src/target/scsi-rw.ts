@@ -39,7 +39,18 @@ function decode(cdb: Buffer): boolean {
 
 const FUA = 0x08;
 
-function afterWrite(lu: LuState, flags: number): ScsiCommandOut | Promise<ScsiCommandOut> {
+/** Stores `data` at byte `offset`, then honours FUA (or a disabled write cache) with a flush. */
+function store(
+  lu: LuState,
+  offset: number,
+  data: Buffer,
+  flags: number,
+): ScsiCommandOut | Promise<ScsiCommandOut> {
+  try {
+    lu.backend.write(offset, data);
+  } catch {
+    return WRITE_ERROR;
+  }
   if ((flags & FUA) === 0 && lu.wce) return GOOD;
   return lu.backend.flush().then(
     () => GOOD,
@@ -86,12 +97,7 @@ export function write(
   const length = Math.min(rw.blocks * lu.blockSize, have);
   if (length === 0) return GOOD;
   const flags = rw.flags;
-  try {
-    lu.backend.write(rw.lba * lu.blockSize, data!.length === length ? data! : data!.subarray(0, length));
-  } catch {
-    return WRITE_ERROR;
-  }
-  return afterWrite(lu, flags);
+  return store(lu, rw.lba * lu.blockSize, data!.length === length ? data! : data!.subarray(0, length), flags);
 }
 
 /** VERIFY(10/12/16) (SBC-3 5.29): BYTCHK 00b medium check only, 01b compare, 11b compare one block with each. */
@@ -152,12 +158,7 @@ export function orWrite(
   const current = lu.backend.read(offset, length);
   const merged = Buffer.allocUnsafe(length);
   for (let i = 0; i < length; i++) merged[i] = current[i]! | data[i]!;
-  try {
-    lu.backend.write(offset, merged);
-  } catch {
-    return WRITE_ERROR;
-  }
-  return afterWrite(lu, flags);
+  return store(lu, offset, merged, flags);
 }
 
 /**
@@ -181,10 +182,5 @@ export function compareAndWrite(
   const offset = rw.lba * lu.blockSize;
   const diff = firstDifference(lu.backend.read(offset, length), data!.subarray(0, length));
   if (diff !== -1) return miscompare(diff);
-  try {
-    lu.backend.write(offset, data!.subarray(length, 2 * length));
-  } catch {
-    return WRITE_ERROR;
-  }
-  return afterWrite(lu, flags);
+  return store(lu, offset, data!.subarray(length, 2 * length), flags);
 }
