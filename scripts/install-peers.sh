@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages whose real iSCSI software the tests and benchmarks run against:
-# tgt (tgtd, a userspace target), libiscsi-bin (iscsi-ls, iscsi-inq, iscsi-perf, iscsi-test-cu)
-# and tshark (PDU dissection). Needs root (or sudo) and Debian's package registry.
+# tgt (tgtd, a userspace target), libiscsi-bin (iscsi-ls, iscsi-inq, iscsi-perf, iscsi-test-cu),
+# tshark (PDU dissection) and python3-scipy (the independent oracle of the statistics tests).
+# Needs root (or sudo) and Debian's package registry.
 set -euo pipefail
-pkgs=(tgt libiscsi-bin tshark iproute2 procps)
+pkgs=(tgt libiscsi-bin tshark iproute2 procps python3-scipy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
