@@ -4,13 +4,13 @@
  * Exit codes: 0 success, 1 failure at run time, 2 bad input (commander's usage errors included).
  */
 import { Command, CommanderError } from "commander";
-import { EXIT_USAGE, reportError } from "./cli-errors.js";
 import type { CommonCliOptions } from "./commands/common.js";
 import { discoverCommand } from "./commands/discover.js";
+import { EXIT_USAGE, reportError } from "./commands/exit.js";
 import { infoCommand } from "./commands/info.js";
-import { type RunOptions, runCommand } from "./engine/run-command.js";
+import { type RunOptions, runCommand } from "./commands/run.js";
+import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./commands/target.js";
 import { toolVersion } from "./report/result.js";
-import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./target/command.js";
 
 /** Adds the options every initiator command takes. */
 function withCommonOptions(cmd: Command): Command {

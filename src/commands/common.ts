@@ -2,8 +2,9 @@
  * Options every initiator command shares (--initiator-name, digests, --timeout, --json, --debug)
  * and how an iSCSI URL becomes session/discovery options.
  */
+
+import { InputError } from "../common/errors.js";
 import type { ChapCredentials } from "../iscsi/chap.js";
-import { InputError } from "../iscsi/errors.js";
 import { defaultInitiatorName, validateIscsiName } from "../iscsi/names.js";
 import type { IscsiUrl } from "../iscsi/url.js";
 import { parseDuration } from "../workload/units.js";

@@ -11,10 +11,10 @@
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
+import { InputError } from "../common/errors.js";
 import { readDeviceInfo } from "../initiator/device.js";
 import { openSession } from "../initiator/session.js";
 import type { ChapCredentials } from "../iscsi/chap.js";
-import { InputError } from "../iscsi/errors.js";
 import type { OperationalParams } from "../iscsi/params.js";
 import { type IscsiUrl, parseIscsiUrl, redactUrl } from "../iscsi/url.js";
 import {

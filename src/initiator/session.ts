@@ -6,8 +6,9 @@
  * sent during one tick goes out in one corked write (connection.ts); timeouts and keep-alive
  * share one coarse timer instead of a timer per command.
  */
+
+import { InputError } from "../common/errors.js";
 import type { ChapCredentials } from "../iscsi/chap.js";
-import { InputError } from "../iscsi/errors.js";
 import { encodeLun } from "../iscsi/lun.js";
 import type { OperationalParams } from "../iscsi/params.js";
 import {

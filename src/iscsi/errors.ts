@@ -22,8 +22,3 @@ export class ProtocolError extends Error {
     super(message);
   }
 }
-
-/** Bad user input: a URL, a name, an option. The CLI maps it to exit code 2. */
-export class InputError extends Error {
-  override readonly name = "InputError";
-}

@@ -15,10 +15,12 @@
  *   sink.onMalformed and framing continues: the target answers such PDUs with a Reject (11.17, reason
  *   0x02 for a data digest error), the initiator may recover per its error recovery level.
  */
+
+import { InputError } from "../common/errors.js";
 import { decodePdu } from "./decode.js";
 import { crc32c, DIGEST_LENGTH, readDigest } from "./digest.js";
 import { MAX_DATA_SEGMENT_LENGTH, paddedLength } from "./encode.js";
-import { InputError, ProtocolError } from "./errors.js";
+import { ProtocolError } from "./errors.js";
 import { BHS_LENGTH, type Pdu } from "./pdu.js";
 
 export interface FramerOptions {

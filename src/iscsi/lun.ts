@@ -5,7 +5,8 @@
  * - flat space addressing (method 01b): LUN 0..16383 in the low 6 bits of byte 0 and byte 1.
  * Bytes 2..7 (the lower addressing levels) are zero.
  */
-import { InputError, ProtocolError } from "./errors.js";
+import { InputError } from "../common/errors.js";
+import { ProtocolError } from "./errors.js";
 
 /** Highest LUN the flat space method can carry. */
 export const MAX_LUN = 0x3fff;

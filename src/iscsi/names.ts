@@ -5,7 +5,7 @@
  * lowercase, NFKC-normalized, only letters, digits, '-', '.' and ':'.
  */
 import { hostname } from "node:os";
-import { InputError } from "./errors.js";
+import { InputError } from "../common/errors.js";
 
 /** RFC 7143 4.2.7.1: "iSCSI names ... MUST NOT be larger than 223 bytes" (UTF-8). */
 export const MAX_ISCSI_NAME_BYTES = 223;

@@ -12,7 +12,8 @@
  * Reserved answers: "NotUnderstood" (unknown key), "Irrelevant" (key meaningless in this
  * context), "Reject" (malformed or inadmissible value).
  */
-import { InputError, ProtocolError } from "./errors.js";
+import { InputError } from "../common/errors.js";
+import { ProtocolError } from "./errors.js";
 import type { OperationalParams } from "./params.js";
 import type { TextPairs } from "./text.js";
 

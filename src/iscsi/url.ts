@@ -5,7 +5,7 @@
  * Secrets never appear in an error message or in a formatted URL.
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { InputError } from "./errors.js";
+import { InputError } from "../common/errors.js";
 import { iscsiNameProblem } from "./names.js";
 
 export interface IscsiUrl {

@@ -6,7 +6,7 @@
  * Multi-byte fields are big-endian. An LBA is a number below 2^53; 8-byte LBA fields are written
  * as two 32-bit halves. Arguments out of a field's range throw InputError naming the field.
  */
-import { InputError } from "../iscsi/errors.js";
+import { InputError } from "../common/errors.js";
 
 const TWO_32 = 0x1_0000_0000;
 

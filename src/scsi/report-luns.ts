@@ -4,7 +4,9 @@
  * device addressing (method 00b, LUN in byte 1) for 0..255 and flat space addressing (method 01b,
  * 14-bit LUN in bytes 0-1) for 256..16383, as iSCSI targets report them.
  */
-import { InputError, ProtocolError } from "../iscsi/errors.js";
+
+import { InputError } from "../common/errors.js";
+import { ProtocolError } from "../iscsi/errors.js";
 
 const WHAT = "REPORT LUNS data";
 

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { InputError } from "../iscsi/errors.js";
+import { InputError } from "../common/errors.js";
 import { createLogicalUnit, type LogicalUnit, type LuContext } from "./logical-unit.js";
 import { type LunSpec, resolveTargetOptions, type TargetOptions } from "./options.js";
 import { Portal } from "./portal.js";

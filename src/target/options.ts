@@ -2,7 +2,7 @@
  * TargetOptions: defaults and validation. Everything the portal and the connections need is
  * resolved here once, so the hot paths never look at optional fields.
  */
-import { InputError } from "../iscsi/errors.js";
+import { InputError } from "../common/errors.js";
 import { validateIscsiName } from "../iscsi/names.js";
 import type { OperationalParams } from "../iscsi/params.js";
 import { DEFAULT_PARAMS } from "../iscsi/params.js";

@@ -14,7 +14,7 @@
  * - Read or write: read with probability readPercent / 100.
  */
 
-import { InputError } from "../iscsi/errors.js";
+import { InputError } from "../common/errors.js";
 import type { BlockSizeTable } from "./block-sizes.js";
 import { createBlockSizeTable, pickBlockSizeIndex } from "./block-sizes.js";
 import type { OffsetSampler } from "./distribution.js";

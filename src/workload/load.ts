@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import type { z } from "zod";
-import { InputError } from "../iscsi/errors.js";
+import { InputError } from "../common/errors.js";
 import { parseDistribution } from "./distribution.js";
 import type { RawJob, RawWorkload } from "./schema.js";
 import { JOB_KEYS, NAME_PATTERN, RATE_KEYS, TOP_KEYS, workloadSchema } from "./schema.js";

@@ -14,7 +14,7 @@
  * Results are in milliseconds, rounded to the nearest millisecond.
  */
 
-import { InputError } from "../iscsi/errors.js";
+import { InputError } from "../common/errors.js";
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,

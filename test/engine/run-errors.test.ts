@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCommand } from "../../src/engine/run-command.js";
+import { runCommand } from "../../src/commands/run.js";
 import { type RunningTarget, startTarget } from "../../src/target/index.js";
 import { buildDist } from "./e2e.js";
 

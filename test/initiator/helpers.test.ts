@@ -1,11 +1,12 @@
 /** Pure pieces of the initiator: serial arithmetic, TargetAddress/SendTargets parsing, login status messages, CLI error policy. */
 import { describe, expect, it } from "vitest";
-import { errorLine, exitCodeFor } from "../../src/cli-errors.js";
+import { errorLine, exitCodeFor } from "../../src/commands/exit.js";
+import { InputError } from "../../src/common/errors.js";
 import { parseSendTargets } from "../../src/initiator/discovery.js";
 import { LoginError, loginStatusMessage, SessionError } from "../../src/initiator/errors.js";
 import { parseTargetAddress } from "../../src/initiator/login.js";
 import { serialGt, serialLe, serialLt } from "../../src/initiator/serial.js";
-import { InputError, ProtocolError } from "../../src/iscsi/errors.js";
+import { ProtocolError } from "../../src/iscsi/errors.js";
 
 describe("serial number arithmetic (RFC 1982)", () => {
   it("compares across the 2^32 wrap", () => {

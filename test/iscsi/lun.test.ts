@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InputError, ProtocolError } from "../../src/iscsi/errors.js";
+import { InputError } from "../../src/common/errors.js";
+import { ProtocolError } from "../../src/iscsi/errors.js";
 import { decodeLun, encodeLun, MAX_LUN } from "../../src/iscsi/lun.js";
 
 /** The 8 wire bytes of a LUN field, as the BHS carries them (big-endian). */

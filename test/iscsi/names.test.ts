@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/iscsi/errors.js";
+import { InputError } from "../../src/common/errors.js";
 import {
   defaultInitiatorName,
   iscsiNameProblem,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/iscsi/errors.js";
+import { InputError } from "../../src/common/errors.js";
 import { formatIscsiUrl, type IscsiUrl, parseIscsiUrl, redactUrl } from "../../src/iscsi/url.js";
 
 const FULL = { target: true, lun: true };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InputError, ProtocolError } from "../../src/iscsi/errors.js";
+import { InputError } from "../../src/common/errors.js";
+import { ProtocolError } from "../../src/iscsi/errors.js";
 import { buildReportLunsData, parseReportLuns, reportLunsLength } from "../../src/scsi/report-luns.js";
 
 /** Hand-written hex; whitespace and "|" ignored. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/iscsi/errors.js";
+import { InputError } from "../../src/common/errors.js";
 import { createBlockSizeTable, meanBlockSize, pickBlockSize } from "../../src/workload/block-sizes.js";
 import { createSampler, formatDistribution, parseDistribution } from "../../src/workload/distribution.js";
 import type { GeneratorContext } from "../../src/workload/generator.js";

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { InputError } from "../../src/iscsi/errors.js";
+import { InputError } from "../../src/common/errors.js";
 import { loadWorkloadFile, resolveWorkload, WorkloadError } from "../../src/workload/load.js";
 
 const F = "workloads/x.json";

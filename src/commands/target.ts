@@ -1,21 +1,22 @@
 /**
  * `iscsi-bench target`: the standalone built-in target. cli.ts wires these in:
- *   targetCommandOptions(program.command("target")).action(async (o) => process.exit(await serveTarget(o)))
+ *   targetCommandOptions(program.command("target")).action(async (o) => (process.exitCode = await serveTarget(o)))
  * Prints one line per LUN with its URL, serves until SIGINT/SIGTERM, flushes, exits 0.
  * Bad options: one line on stderr, exit 2. Secrets are never printed.
  */
 import { existsSync, statSync } from "node:fs";
 import type { Command } from "commander";
-import { InputError } from "../iscsi/errors.js";
-import { parseSize } from "../workload/units.js";
-import { type RunningTarget, startTargetInProcess } from "./index.js";
+import { InputError } from "../common/errors.js";
+import { type RunningTarget, startTargetInProcess } from "../target/index.js";
 import {
   DEFAULT_TARGET_HOST,
   DEFAULT_TARGET_IQN,
   DEFAULT_TARGET_PORT,
   type LunSpec,
   type TargetOptions,
-} from "./options.js";
+} from "../target/options.js";
+import { parseSize } from "../workload/units.js";
+import { EXIT_OK, reportError } from "./exit.js";
 
 export interface TargetCommandOptions {
   host?: string;
@@ -120,9 +121,7 @@ export async function serveTarget(o: TargetCommandOptions): Promise<number> {
   try {
     target = await startTargetInProcess(targetOptionsFromCli(o));
   } catch (err) {
-    const e = err as Error & { code?: string };
-    process.stderr.write(`iscsi-bench target: ${e.message}\n`);
-    return e instanceof InputError ? 2 : 1;
+    return reportError(err, false);
   }
   for (const url of target.urls) process.stdout.write(`${url}\n`);
   const signal = await new Promise<string>((resolve) => {
@@ -136,5 +135,5 @@ export async function serveTarget(o: TargetCommandOptions): Promise<number> {
   });
   void signal;
   await target.stop();
-  return 0;
+  return EXIT_OK;
 }

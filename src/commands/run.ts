@@ -4,15 +4,16 @@
  * code: 0 done, 1 run-time failure (including an interrupted run and the error limit), 2 bad
  * input, 3 verification failed.
  */
-import { InputError } from "../iscsi/errors.js";
+import { InputError } from "../common/errors.js";
+import { createProgress, progressMode } from "../engine/progress.js";
+import { defaultMaxErrors, runWorkload } from "../engine/runner.js";
 import { defaultInitiatorName, validateIscsiName } from "../iscsi/names.js";
-import { parseIscsiUrl, redactUrl } from "../iscsi/url.js";
+import { parseIscsiUrl } from "../iscsi/url.js";
 import { defaultResultPath, serializeResult, writeResult } from "../report/result.js";
 import { renderSummaryTable } from "../report/table.js";
 import { loadWorkloadFile } from "../workload/load.js";
 import { parseDuration } from "../workload/units.js";
-import { createProgress, progressMode } from "./progress.js";
-import { defaultMaxErrors, runWorkload } from "./runner.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_VERIFY_FAILED, exitCodeFor, printError } from "./exit.js";
 
 export interface RunOptions {
   target?: string;
@@ -27,22 +28,12 @@ export interface RunOptions {
   dataDigest?: boolean;
 }
 
-export const EXIT_DONE = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_BAD_INPUT = 2;
-export const EXIT_VERIFY_FAILED = 3;
-
 /** Test/embedding hooks; the CLI passes none. */
 export interface RunHooks {
   onPhaseEnd?: (phase: number) => Promise<void> | void;
   signal?: AbortSignal;
   stdout?: { write(s: string): unknown };
   stderr?: { write(s: string): unknown; isTTY?: boolean; hasColors?: () => boolean };
-}
-
-function errorLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return redactUrl(message.replace(/\s*\n\s*/g, " ").trim()) || "unknown error";
 }
 
 /** --max-errors as commander hands it (string or number): a non-negative integer. */
@@ -62,9 +53,9 @@ export async function runCommand(
 ): Promise<number> {
   const stdout = hooks.stdout ?? process.stdout;
   const stderr = hooks.stderr ?? process.stderr;
-  const fail = (err: unknown, code: number): number => {
-    stderr.write(`iscsi-bench: error: ${errorLine(err)}\n`);
-    return code;
+  const fail = (err: unknown): number => {
+    printError(err, stderr);
+    return exitCodeFor(err);
   };
 
   // --- input ----------------------------------------------------------------------------------
@@ -88,7 +79,7 @@ export async function runCommand(
     if (options.out !== undefined && options.out.trim() === "")
       throw new InputError("--out: expected a file name");
   } catch (err) {
-    return fail(err, err instanceof InputError ? EXIT_BAD_INPUT : EXIT_FAILURE);
+    return fail(err);
   }
 
   // --- SIGINT: stop cleanly, keep the partial result --------------------------------------------
@@ -141,14 +132,14 @@ export async function runCommand(
       return EXIT_VERIFY_FAILED;
     }
     if (outcome.failure !== null) {
-      stderr.write(`iscsi-bench: error: ${errorLine(outcome.failure)}\n`);
+      printError(outcome.failure, stderr);
       return EXIT_FAILURE;
     }
     if (result.interrupted) return EXIT_FAILURE;
-    return EXIT_DONE;
+    return EXIT_OK;
   } catch (err) {
     progress.done();
-    return fail(err, err instanceof InputError ? EXIT_BAD_INPUT : EXIT_FAILURE);
+    return fail(err);
   } finally {
     process.off("SIGINT", onSigint);
   }

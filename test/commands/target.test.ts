@@ -7,13 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
-import { InputError } from "../../src/iscsi/errors.js";
 import {
   parseLunSpec,
   serveTarget,
   targetCommandOptions,
   targetOptionsFromCli,
-} from "../../src/target/command.js";
+} from "../../src/commands/target.js";
+import { InputError } from "../../src/common/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "iscsi-bench-cmd-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
