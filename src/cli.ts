@@ -10,7 +10,7 @@ import { EXIT_USAGE, reportError } from "./commands/exit.js";
 import { infoCommand } from "./commands/info.js";
 import { type RunOptions, runCommand } from "./commands/run.js";
 import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./commands/target.js";
-import { toolVersion } from "./report/result.js";
+import { toolVersion } from "./result/environment.js";
 
 /** Adds the options every initiator command takes. */
 function withCommonOptions(cmd: Command): Command {

@@ -12,6 +12,8 @@ import type { MessagePort } from "node:worker_threads";
 import { openSession, type Session } from "../initiator/session.js";
 import { newScsiTask, type ScsiTask } from "../initiator/task.js";
 import type { ChapCredentials } from "../iscsi/chap.js";
+import { recordUs } from "../result/histogram.js";
+import { type EncodedOp, encodeOp, newOpAccumulator, resetOp } from "../result/op.js";
 import { parseReadCapacity10, parseReadCapacity16 } from "../scsi/capacity.js";
 import { buildReadAuto, buildReadCapacity10, buildReadCapacity16, buildWriteAuto } from "../scsi/cdb.js";
 import { parseSense } from "../scsi/sense.js";
@@ -27,7 +29,6 @@ import {
   type RateSchedule,
   takeSlot,
 } from "./rate.js";
-import { type EncodedOp, encodeOp, newOpAccumulator, recordUs, resetOp } from "./stats.js";
 
 /** Indexes into the shared control Int32Array. */
 export const CTL_READY = 0; // workers logged in (Atomics.add)
@@ -37,6 +38,7 @@ export const CTL_DRAINED = 3; // workers drained (second barrier before the read
 export const CTL_SLOTS = 4;
 
 export const MAX_RECONNECTS = 5;
+const REPETITION_SEED_STRIDE = 1_000_003;
 const MAX_FAILURES_REPORTED = 100;
 const INFLUX = 0xffffffff;
 
@@ -62,6 +64,8 @@ export interface VerifyMap {
 export interface WorkerTask {
   job: ResolvedJob;
   step: number;
+  /** Which measured repetition of the step (run --repeat), from 0. */
+  repetition: number;
   queueDepth: number;
   workerIndex: number;
   workerCount: number;
@@ -177,7 +181,8 @@ export default async function runJobWorker(task: WorkerTask): Promise<WorkerResu
     lunBytes,
     workerIndex: task.workerIndex,
     workerCount: task.workerCount,
-    seed: job.seed + task.step,
+    // each step and each repetition draws its own reproducible offsets
+    seed: job.seed + task.step + REPETITION_SEED_STRIDE * task.repetition,
   });
 
   // --- verification state -------------------------------------------------------------------

@@ -7,47 +7,32 @@
  *
  * Steps: a phase runs max(queueDepths.length) steps; a job with a queue-depth list runs step i at
  * depth i (and is idle once its list is done); a job with one depth runs in every step of its phase.
+ * With `repeat` k, every step is measured k times one after another (each logs in afresh and has
+ * its own ramp); the result keeps each repetition and their total.
  */
 import { fileURLToPath } from "node:url";
-import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { InputError } from "../common/errors.js";
 import { readDeviceInfo } from "../initiator/device.js";
 import { openSession } from "../initiator/session.js";
 import type { ChapCredentials } from "../iscsi/chap.js";
-import type { OperationalParams } from "../iscsi/params.js";
 import { type IscsiUrl, parseIscsiUrl, redactUrl } from "../iscsi/url.js";
+import { buildResult } from "../result/build.js";
 import {
-  buildResult,
-  type JobResult,
-  type RunResult,
-  type TargetReport,
-  type TimelineEntry,
-  type VerifyMismatchReport,
-  type VerifySummary,
-} from "../report/result.js";
+  addSenseCounts,
+  intervalsOf,
+  reduceRepetitions,
+  reduceVerify,
+  summarizeAccumulator,
+  timelineOf,
+} from "../result/reduce.js";
+import type { JobRepetition, JobResult, RunResult, TargetReport, TimelineEntry } from "../result/types.js";
 import { type RunningTarget, startTarget } from "../target/index.js";
 import { jobRegion } from "../workload/generator.js";
-import type { ResolvedJob, ResolvedWorkload } from "../workload/types.js";
-import {
-  CTL_GO,
-  CTL_SLOTS,
-  CTL_STOP,
-  type IntervalMessage,
-  type VerifyMap,
-  type WorkerResult,
-  type WorkerTask,
-} from "./job-worker.js";
+import type { ResolvedWorkload } from "../workload/types.js";
+import type { VerifyMap } from "./job-worker.js";
 import type { ProgressReporter } from "./progress.js";
-import {
-  addToAccumulator,
-  decodeOp,
-  mergeInto,
-  newLatencyHistogram,
-  newOpAccumulator,
-  type OpAccumulator,
-  summarizeOp,
-} from "./stats.js";
+import { type JobRepAcc, runStepOnce, type StepJob } from "./step-run.js";
 
 export const DEFAULT_BUILTIN_LUN_BYTES = 1024 * 1024 * 1024;
 /** Largest region a verify run tracks (generations: 4 bytes per LUN block). */
@@ -61,6 +46,8 @@ export interface RunnerOptions {
   allowWrite: boolean;
   /** Stop (and fail) once more than this many I/O errors happened; null = no limit. */
   maxErrors: number | null;
+  /** Measured repetitions of every step (run --repeat); 1 by default. */
+  repeat?: number;
   headerDigest?: boolean;
   dataDigest?: boolean;
   progress?: ProgressReporter;
@@ -116,11 +103,6 @@ function chapOf(u: IscsiUrl): ChapCredentials | undefined {
   return c;
 }
 
-interface StepJob {
-  job: ResolvedJob;
-  queueDepth: number;
-}
-
 /** The steps of phase `phase`: for each, the jobs that run and at which queue depth. */
 export function phaseSteps(w: ResolvedWorkload, phase: number): StepJob[][] {
   const jobs = w.jobs.filter((j) => j.phase === phase);
@@ -136,38 +118,6 @@ export function phaseSteps(w: ResolvedWorkload, phase: number): StepJob[][] {
   }
   return steps;
 }
-
-interface JobAcc {
-  name: string;
-  job: ResolvedJob;
-  phase: number;
-  step: number;
-  queueDepth: number;
-  read: OpAccumulator;
-  write: OpAccumulator;
-  measuredMs: number;
-  errors: number;
-  errorsBySense: Record<string, number>;
-  reconnects: number;
-  blocksChecked: number;
-  mismatchCount: number;
-  mismatches: VerifyMismatchReport[];
-  maxLagMs: number;
-  keptUp: boolean;
-}
-
-interface IntervalAcc {
-  read: OpAccumulator;
-  write: OpAccumulator;
-  errors: number;
-  ms: number;
-}
-
-function addSense(into: Record<string, number>, from: Record<string, number>): void {
-  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
-}
-
-const rate = (n: number, ms: number): number => (ms > 0 ? (n * 1000) / ms : 0);
 
 export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
   const w = opts.workload;
@@ -214,7 +164,7 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
       headerDigest: sessionSpec.headerDigest,
       dataDigest: sessionSpec.dataDigest,
     });
-    let negotiated: OperationalParams | null = null;
+    let negotiated: TargetReport["negotiated"] = null;
     let target: TargetReport;
     try {
       const info = await readDeviceInfo(control, lun);
@@ -270,16 +220,17 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
       atomics: "disabled",
     });
 
-    const jobsOut: JobAcc[] = [];
+    const repeat = opts.repeat ?? 1;
+    const jobsOut: JobResult[] = [];
     const timeline: TimelineEntry[] = [];
-    let totalErrors = 0;
+    const errors = { total: 0, max: opts.maxErrors };
     let interrupted = false;
     let failure: string | null = null;
     let stopReason: string | null = null;
     let stepIndex = 0;
-    let elapsedBeforeStepSec = 0;
+    let elapsedSec = 0;
     const totalSteps = allSteps.reduce((n, p) => n + p.length, 0);
-    const plannedSec = (totalSteps * (w.durationMs + w.rampTimeMs)) / 1000;
+    const plannedSec = (totalSteps * repeat * (w.durationMs + w.rampTimeMs)) / 1000;
 
     const onAbort = (): void => {
       interrupted = true;
@@ -292,313 +243,119 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
       for (const step of allSteps[p]!) {
         if (interrupted || failure !== null) break outer;
         const stepNo = stepIndex++;
-        const controls: Int32Array[] = [];
-        const accs: JobAcc[] = [];
-        const intervals = new Map<number, IntervalAcc>();
-        const runs: Array<Promise<WorkerResult>> = [];
-        const ports: MessagePort[] = [];
-        let readyCount = 0;
-        let workersTotal = 0;
-        let onReady: (() => void) | null = null;
-        const stopAll = (): void => {
-          for (const c of controls) {
-            Atomics.store(c, CTL_STOP, 1);
-          }
-        };
-        const abortStart = (): void => {
-          for (const c of controls) {
-            Atomics.store(c, CTL_GO, 2);
-            Atomics.notify(c, CTL_GO);
-          }
-        };
-
-        const onInterval = (acc: JobAcc, m: IntervalMessage): void => {
-          const r = decodeOp(m.read);
-          const wr = decodeOp(m.write);
-          addToAccumulator(acc.read, r);
-          addToAccumulator(acc.write, wr);
-          acc.errors += m.errors;
-          let iv = intervals.get(m.index);
-          if (iv === undefined) {
-            iv = { read: newOpAccumulator(), write: newOpAccumulator(), errors: 0, ms: 0 };
-            intervals.set(m.index, iv);
-          }
-          addToAccumulator(iv.read, r);
-          addToAccumulator(iv.write, wr);
-          iv.errors += m.errors;
-          if (m.ms > iv.ms) iv.ms = m.ms;
-          totalErrors += m.errors;
-          if (opts.maxErrors !== null && totalErrors > opts.maxErrors && failure === null) {
-            failure = `more than ${opts.maxErrors} I/O error${opts.maxErrors === 1 ? "" : "s"} (${totalErrors})`;
-            stopReason = "max-errors";
-            stopAll();
-          }
-        };
-
-        for (const sj of step) {
-          const ctlBuf = new SharedArrayBuffer(CTL_SLOTS * 4);
-          const ctl = new Int32Array(ctlBuf);
-          controls.push(ctl);
-          const acc: JobAcc = {
-            name: sj.job.name,
-            job: sj.job,
-            phase: p,
-            step: stepNo,
-            queueDepth: sj.queueDepth,
-            read: newOpAccumulator(),
-            write: newOpAccumulator(),
-            measuredMs: 0,
-            errors: 0,
-            errorsBySense: {},
-            reconnects: 0,
-            blocksChecked: 0,
-            mismatchCount: 0,
-            mismatches: [],
-            maxLagMs: 0,
-            keptUp: true,
-          };
-          accs.push(acc);
-          for (let i = 0; i < sj.job.workers; i++) {
-            workersTotal++;
-            const { port1, port2 } = new MessageChannel();
-            ports.push(port1);
-            port1.on("message", (m: IntervalMessage | { type: "ready" }) => {
-              if (m.type === "ready") {
-                readyCount++;
-                onReady?.();
-              } else if (m.type === "interval") onInterval(acc, m);
-            });
-            const task: WorkerTask = {
-              job: sj.job,
-              step: stepNo,
-              queueDepth: sj.queueDepth,
-              workerIndex: i,
-              workerCount: sj.job.workers,
+        const reps: JobRepAcc[][] = [];
+        for (let r = 0; r < repeat; r++) {
+          if (r > 0 && (interrupted || failure !== null)) break;
+          const labels: string[] = [];
+          if (totalSteps > 1)
+            labels.push(`step ${stepNo + 1}/${totalSteps} qd ${step.map((s) => s.queueDepth).join(",")}`);
+          if (repeat > 1) labels.push(`rep ${r + 1}/${repeat}`);
+          const out = await runStepOnce(
+            {
+              pool,
               session: sessionSpec,
+              verifyMap,
               durationMs: w.durationMs,
               rampMs: w.rampTimeMs,
-              control: ctlBuf,
-              port: port2,
-              verify: sj.job.verify ? verifyMap : null,
-            };
-            runs.push(
-              pool.run(task, { transferList: [port2] }).then((res: WorkerResult) => {
-                onInterval(acc, res.final);
-                acc.measuredMs = Math.max(acc.measuredMs, res.measuredMs);
-                addSense(acc.errorsBySense, res.errorsBySense);
-                acc.reconnects += res.reconnects;
-                acc.blocksChecked += res.blocksChecked;
-                acc.mismatchCount += res.mismatchCount;
-                for (const m of res.mismatches) {
-                  if (acc.mismatches.length < 100) acc.mismatches.push({ job: acc.name, ...m });
-                }
-                acc.maxLagMs = Math.max(acc.maxLagMs, res.maxLagMs);
-                acc.keptUp &&= res.keptUp;
-                return res;
-              }),
-            );
+              signal: opts.signal,
+              progress,
+              errors,
+              elapsedBeforeSec: elapsedSec,
+              plannedSec,
+              label: labels.join(" "),
+            },
+            step,
+            stepNo,
+            r,
+          );
+          if (out.failure !== null && failure === null) {
+            failure = out.failure;
+            stopReason = out.stopReason;
           }
+          reps.push(out.jobs);
+          timeline.push(...timelineOf(out.intervals, stepNo, r, elapsedSec));
+          elapsedSec += Math.max(0, ...out.jobs.map((a) => a.measuredMs)) / 1000;
         }
-
-        // Start barrier: all workers logged in -> go together; any failure -> abort the rest.
-        const settled = Promise.allSettled(runs);
-        const allReady = new Promise<boolean>((resolve) => {
-          onReady = () => {
-            if (readyCount === workersTotal) resolve(true);
-          };
-          void settled.then(() => resolve(false));
-          for (const r of runs) r.catch(() => resolve(false));
+        step.forEach((_sj, k) => {
+          jobsOut.push(
+            jobResult(
+              p,
+              stepNo,
+              reps.map((rep) => rep[k]!),
+            ),
+          );
         });
-        const ready = await allReady;
-        if (ready && !interrupted) {
-          for (const c of controls) {
-            Atomics.store(c, CTL_GO, 1);
-            Atomics.notify(c, CTL_GO);
-          }
-        } else {
-          abortStart();
-        }
-
-        const stepStart = Date.now();
-        const onStop = (): void => stopAll();
-        opts.signal?.addEventListener("abort", onStop);
-        if (opts.signal?.aborted) stopAll();
-        const tick = (): void => {
-          if (progress === undefined) return;
-          const last = Math.max(-1, ...intervals.keys());
-          const iv = intervals.get(last);
-          const ms = iv !== undefined && iv.ms > 0 ? iv.ms : 1000;
-          const merged = newLatencyHistogram();
-          if (iv !== undefined) {
-            mergeInto(merged, iv.read.latency);
-            mergeInto(merged, iv.write.latency);
-          }
-          const elapsed = (Date.now() - stepStart) / 1000;
-          progress.update({
-            elapsedSec: elapsedBeforeStepSec + elapsed,
-            totalSec: plannedSec,
-            label:
-              totalSteps > 1
-                ? `step ${stepNo + 1}/${totalSteps} qd ${step.map((s) => s.queueDepth).join(",")}`
-                : "",
-            ramp: elapsed * 1000 < w.rampTimeMs,
-            readIops: iv ? rate(iv.read.ios, ms) : 0,
-            readBytesPerSec: iv ? rate(iv.read.bytes, ms) : 0,
-            writeIops: iv ? rate(iv.write.ios, ms) : 0,
-            writeBytesPerSec: iv ? rate(iv.write.bytes, ms) : 0,
-            p99Us: merged.totalCount > 0 ? merged.getValueAtPercentile(99) : 0,
-            errors: totalErrors,
-          });
-        };
-        // a quarter second after each worker interval (every second from the start), so the line shows it
-        let ticker: NodeJS.Timeout | null = null;
-        const kick = setTimeout(() => {
-          ticker = setInterval(tick, 1000);
-        }, 250);
-
-        const outcomes = await settled;
-        clearTimeout(kick);
-        if (ticker !== null) clearInterval(ticker);
-        opts.signal?.removeEventListener("abort", onStop);
-        for (const port of ports) port.close();
-        const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
-        if (rejected !== undefined && failure === null) {
-          const e = rejected.reason as Error;
-          failure = e instanceof Error ? e.message : String(e);
-          stopReason = failure;
-        }
-        jobsOut.push(...accs);
-
-        // timeline of this step
-        const stepMs = Math.max(0, ...accs.map((a) => a.measuredMs));
-        const indexes = [...intervals.keys()].sort((a, b) => a - b);
-        let t = elapsedBeforeStepSec;
-        for (const k of indexes) {
-          const iv = intervals.get(k)!;
-          if (iv.ms <= 0 && iv.read.ios === 0 && iv.write.ios === 0) continue;
-          const ms = iv.ms > 0 ? iv.ms : 1000;
-          t += ms / 1000;
-          timeline.push({
-            t: Math.round(t * 1000) / 1000,
-            step: stepNo,
-            read: timelineOp(iv.read, ms),
-            write: timelineOp(iv.write, ms),
-            errors: iv.errors,
-          });
-        }
-        elapsedBeforeStepSec += stepMs / 1000;
       }
       if (!interrupted && failure === null) await opts.onPhaseEnd?.(p);
     }
     opts.signal?.removeEventListener("abort", onAbort);
     progress?.done();
 
-    return {
-      result: assemble(w, startedAt, target, jobsOut, timeline, interrupted, failure, stopReason),
-      failure,
-    };
+    const result = buildResult({
+      workload: w,
+      startedAt,
+      // a run that ended early for any reason (SIGINT, error limit, failed worker) is partial
+      interrupted: interrupted || failure !== null,
+      stopReason,
+      target,
+      jobs: jobsOut,
+      timeline,
+      repeat,
+    });
+    return { result, failure };
   } finally {
     if (pool !== null) await pool.destroy();
     if (builtin !== null) await builtin.stop();
   }
 }
 
-function timelineOp(op: OpAccumulator, ms: number): TimelineEntry["read"] {
-  return {
-    iops: Math.round(rate(op.ios, ms) * 100) / 100,
-    bytesPerSec: Math.round(rate(op.bytes, ms)),
-    p99Us: op.latency.totalCount > 0 ? op.latency.getValueAtPercentile(99) : 0,
-  };
-}
-
-function verifyOf(
-  enabled: boolean,
-  checked: number,
-  count: number,
-  failures: VerifyMismatchReport[],
-): VerifySummary {
-  return { enabled, blocksChecked: checked, mismatches: count, failures: failures.slice(0, 100) };
-}
-
-function assemble(
-  w: ResolvedWorkload,
-  startedAt: Date,
-  target: TargetReport,
-  jobs: JobAcc[],
-  timeline: TimelineEntry[],
-  interrupted: boolean,
-  failure: string | null,
-  stopReason: string | null,
-): RunResult {
-  const read = newOpAccumulator();
-  const write = newOpAccumulator();
-  const errorsBySense: Record<string, number> = {};
-  let errors = 0;
-  let reconnects = 0;
-  let checked = 0;
-  let mismatches = 0;
-  const failures: VerifyMismatchReport[] = [];
-  // measured time: steps run one after another, jobs of a step together
-  const stepMs = new Map<number, number>();
-  for (const j of jobs) stepMs.set(j.step, Math.max(stepMs.get(j.step) ?? 0, j.measuredMs));
-  const totalMs = [...stepMs.values()].reduce((a, b) => a + b, 0);
-  const jobResults: JobResult[] = jobs.map((j) => {
-    addToAccumulator(read, j.read);
-    addToAccumulator(write, j.write);
-    addSense(errorsBySense, j.errorsBySense);
-    errors += j.errors;
-    reconnects += j.reconnects;
-    checked += j.blocksChecked;
-    mismatches += j.mismatchCount;
-    failures.push(...j.mismatches);
-    const sec = j.measuredMs / 1000;
+/** One job step's result: its repetitions as measured, and their total through the reducer. */
+function jobResult(phase: number, step: number, reps: JobRepAcc[]): JobResult {
+  const first = reps[0]!;
+  const repetitions: JobRepetition[] = reps.map((a, r) => {
+    const sec = a.measuredMs / 1000;
     return {
-      name: j.name,
-      phase: j.phase,
-      step: j.step,
-      queueDepth: j.queueDepth,
-      workers: j.job.workers,
+      repetition: r,
       durationSec: Math.round(sec * 1000) / 1000,
-      read: summarizeOp(j.read.latency, j.read.service, j.read.ios, j.read.bytes, sec),
-      write: summarizeOp(j.write.latency, j.write.service, j.write.ios, j.write.bytes, sec),
-      errors: j.errors,
-      errorsBySense: j.errorsBySense,
-      reconnects: j.reconnects,
-      rate:
-        j.job.rate === null
-          ? null
-          : {
-              iops: j.job.rate.iops,
-              bytesPerSec: j.job.rate.bytesPerSec,
-              keptUp: j.keptUp,
-              maxLagMs: Math.round(j.maxLagMs),
-            },
-      verify: verifyOf(j.job.verify, j.blocksChecked, j.mismatchCount, j.mismatches),
+      read: summarizeAccumulator(a.read, sec),
+      write: summarizeAccumulator(a.write, sec),
+      errors: a.errors,
+      intervals: intervalsOf(a.intervals),
     };
   });
-  const sec = totalMs / 1000;
-  return buildResult({
-    workload: w,
-    startedAt,
-    durationSec: sec,
-    // a run that ended early for any reason (SIGINT, error limit, failed worker) is partial
-    interrupted: interrupted || failure !== null,
-    stopReason,
-    target,
-    summary: {
-      read: summarizeOp(read.latency, read.service, read.ios, read.bytes, sec),
-      write: summarizeOp(write.latency, write.service, write.ios, write.bytes, sec),
-      errors,
-      errorsBySense,
-      reconnects,
-      verify: verifyOf(
-        w.jobs.some((j) => j.verify),
-        checked,
-        mismatches,
-        failures,
-      ),
-    },
-    jobs: jobResults,
-    timeline,
-  });
+  const total = reduceRepetitions(repetitions);
+  const errorsBySense: Record<string, number> = {};
+  for (const a of reps) addSenseCounts(errorsBySense, a.errorsBySense);
+  const job = first.job;
+  return {
+    name: job.name,
+    phase,
+    step,
+    queueDepth: first.queueDepth,
+    workers: job.workers,
+    durationSec: total.durationSec,
+    read: total.read,
+    write: total.write,
+    errors: total.errors,
+    errorsBySense,
+    reconnects: reps.reduce((n, a) => n + a.reconnects, 0),
+    rate:
+      job.rate === null
+        ? null
+        : {
+            iops: job.rate.iops,
+            bytesPerSec: job.rate.bytesPerSec,
+            keptUp: reps.every((a) => a.keptUp),
+            maxLagMs: Math.round(Math.max(...reps.map((a) => a.maxLagMs))),
+          },
+    verify: reduceVerify(
+      reps.map((a) => ({
+        enabled: job.verify,
+        blocksChecked: a.blocksChecked,
+        mismatches: a.mismatchCount,
+        failures: a.mismatches,
+      })),
+    ),
+    repetitions,
+  };
 }

@@ -3,8 +3,7 @@
  * total, read and write IOPS, MB/s and MiB/s, latency percentiles, errors and reconnects.
  */
 import Table from "cli-table3";
-import type { OpSummary } from "../engine/stats.js";
-import type { RunResult } from "./result.js";
+import type { OpSummary, RunResult } from "../result/types.js";
 
 /** 850 -> "850µs", 1234 -> "1.23ms", 2_500_000 -> "2.50s". */
 export function formatLatencyUs(us: number): string {

@@ -1,6 +1,6 @@
 /**
  * Helpers of the engine's end-to-end tests: build dist/ once, run the CLI from dist/ with node,
- * and check a result file against the schemaVersion 1 contract.
+ * and check a result file against the schemaVersion 2 contract.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
+import { parseResult } from "../../src/result/file.js";
+import { decodeHistogram, mergeHistograms } from "../../src/result/histogram.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(ROOT, "dist", "cli.js");
@@ -89,7 +91,16 @@ export function runCli(args: string[], cwd: string, timeoutMs = 120_000): Promis
 }
 
 const LAT_KEYS = ["min", "mean", "stddev", "p50", "p90", "p99", "p99_9", "p99_99", "max"];
-const OP_KEYS = ["ios", "bytes", "iops", "bytesPerSec", "latencyUs", "serviceTimeUs", "histogram"];
+const OP_KEYS = [
+  "ios",
+  "bytes",
+  "iops",
+  "bytesPerSec",
+  "latencyUs",
+  "serviceTimeUs",
+  "histogram",
+  "serviceHistogram",
+];
 
 // biome-ignore lint/suspicious/noExplicitAny: the result is checked key by key
 export function checkOp(op: any, where: string): void {
@@ -116,10 +127,16 @@ export function checkOp(op: any, where: string): void {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON, checked field by field
+type Json = any;
+
 /** Checks the contract of a finished (not interrupted) result. */
-// biome-ignore lint/suspicious/noExplicitAny: parsed JSON
-export function checkResult(r: any, builtin: boolean): void {
-  expect(r.schemaVersion).toBe(1);
+export function checkResult(r: Json, builtin: boolean): void {
+  expect(r.schemaVersion).toBe(2);
+  // the schema itself, as readResult checks it
+  expect(parseResult(r, "result").missing).toEqual([]);
+  expect(r.fingerprint).toMatch(/^sha256:[0-9a-f]{16}$/);
+  expect(r.environment.target.capacityBytes).toBe(r.target.capacityBytes);
   expect(r.tool).toEqual({ name: "iscsi-bench", version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
   expect(Number.isNaN(Date.parse(r.startedAt))).toBe(false);
   expect(r.durationSec).toBeGreaterThan(0);
@@ -153,6 +170,23 @@ export function checkResult(r: any, builtin: boolean): void {
     checkOp(j.write, `${j.name}.write`);
     expect(j.read.ios + j.write.ios, j.name).toBeGreaterThan(0);
     expect(j.errors).toBe(0);
+    // the job step is the exact total of its repetitions, each of its intervals
+    expect(j.repetitions.length).toBe(r.repeat);
+    for (const op of ["read", "write"] as const) {
+      const reps = j.repetitions.map((x: Json) => x[op]);
+      expect(reps.reduce((n: number, x: Json) => n + x.ios, 0)).toBe(j[op].ios);
+      for (const [k, rep] of j.repetitions.entries()) {
+        const ivs = rep.intervals.map((iv: Json) => iv[op]);
+        expect(
+          ivs.reduce((n: number, x: Json) => n + x.ios, 0),
+          `${j.name} rep ${k} ${op}`,
+        ).toBe(rep[op].ios);
+        for (const iv of ivs) expect(decodeHistogram(iv.histogram).totalCount).toBe(iv.ios);
+      }
+      const merged = mergeHistograms(reps.map((x: Json) => decodeHistogram(x.histogram)));
+      expect(merged.totalCount).toBe(j[op].ios);
+      expect(merged.getValueAtPercentile(99)).toBe(j[op].latencyUs.p99);
+    }
   }
   expect(r.timeline.length).toBeGreaterThan(0);
   let t = 0;
@@ -160,7 +194,12 @@ export function checkResult(r: any, builtin: boolean): void {
     expect(e.t).toBeGreaterThan(t);
     t = e.t;
     for (const op of [e.read, e.write]) {
-      expect(Object.keys(op)).toEqual(["iops", "bytesPerSec", "p99Us"]);
+      expect(Object.keys(op)).toEqual(["iops", "bytesPerSec", "p99Us", "ios", "bytes", "histogram"]);
+      expect(decodeHistogram(op.histogram).totalCount).toBe(op.ios);
     }
+  }
+  // the timeline's intervals add up exactly to the run's totals
+  for (const op of ["read", "write"] as const) {
+    expect(r.timeline.reduce((n: number, e: Json) => n + e[op].ios, 0)).toBe(r.summary[op].ios);
   }
 }

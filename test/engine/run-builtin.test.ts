@@ -1,6 +1,6 @@
 /**
  * Every example workload runs for 2 s (per step) against the built-in target, from the compiled
- * CLI, and produces a result that matches the schemaVersion 1 contract.
+ * CLI, and produces a result that matches the schemaVersion 2 contract.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

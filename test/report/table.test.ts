@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatLatencyUs, renderSummaryTable } from "../../src/report/table.js";
-import { sampleResult } from "./fixture.js";
+import { sampleResult } from "../result/fixture.js";
 
 describe("summary table", () => {
   it("formats latencies with their unit", () => {

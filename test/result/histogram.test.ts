@@ -1,17 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
   decodeHistogram,
-  decodeOp,
   encodeHistogram,
-  encodeOp,
   LATENCY_HIGHEST_US,
   latencyStats,
   mergeHistograms,
   newLatencyHistogram,
-  newOpAccumulator,
   recordUs,
-  summarizeOp,
-} from "../../src/engine/stats.js";
+} from "../../src/result/histogram.js";
+import { decodeOp, encodeOp, newOpAccumulator, summarizeOp } from "../../src/result/op.js";
 
 /** Deterministic pseudo-random values spanning µs to seconds (xorshift32). */
 function values(n: number, seed: number): number[] {

@@ -1,0 +1,77 @@
+/**
+ * Latency histograms: HdrHistograms in MICROSECONDS (1 µs .. 60 s, 3 significant digits), their
+ * compressed-base64 encoding (worker -> main thread, and in the result file), merging, and the
+ * latency figures of the result file. Percentiles are only ever computed from merged histograms,
+ * never averaged.
+ */
+import * as hdr from "hdr-histogram-js";
+import type { LatencyStats } from "./types.js";
+
+export type Histogram = hdr.Histogram;
+
+export const LATENCY_LOWEST_US = 1;
+export const LATENCY_HIGHEST_US = 60_000_000;
+export const LATENCY_DIGITS = 3;
+
+/** An empty latency histogram (µs). Fixed range: values are clamped by `recordUs`, never resized. */
+export function newLatencyHistogram(): Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: LATENCY_LOWEST_US,
+    highestTrackableValue: LATENCY_HIGHEST_US,
+    numberOfSignificantValueDigits: LATENCY_DIGITS,
+    autoResize: false,
+    bitBucketSize: 32,
+  });
+}
+
+/** Records one latency in µs, rounded and clamped into 1 .. 60 s (hot path: no allocation). */
+export function recordUs(h: Histogram, us: number): void {
+  let v = Math.round(us);
+  if (v < LATENCY_LOWEST_US) v = LATENCY_LOWEST_US;
+  else if (v > LATENCY_HIGHEST_US) v = LATENCY_HIGHEST_US;
+  h.recordValue(v);
+}
+
+/** HdrHistogram V2 compressed encoding, base64 ("HISTF..."), as other HdrHistogram tools read it. */
+export function encodeHistogram(h: Histogram): string {
+  return hdr.encodeIntoCompressedBase64(h);
+}
+
+export function decodeHistogram(encoded: string): Histogram {
+  const decoded = hdr.decodeFromCompressedBase64(encoded, 32, false, LATENCY_HIGHEST_US);
+  // Normalise to our fixed range so that merges never resize.
+  const h = newLatencyHistogram();
+  h.add(decoded);
+  return h;
+}
+
+/** Adds `from` into `into` (exact: counts per bucket add up). */
+export function mergeInto(into: Histogram, from: Histogram): void {
+  if (from.totalCount > 0) into.add(from);
+}
+
+export function mergeHistograms(parts: Histogram[]): Histogram {
+  const h = newLatencyHistogram();
+  for (const p of parts) mergeInto(h, p);
+  return h;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+export function latencyStats(h: Histogram): LatencyStats {
+  if (h.totalCount === 0) {
+    return { min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0, p99_9: 0, p99_99: 0, max: 0 };
+  }
+  return {
+    min: h.minNonZeroValue,
+    mean: round2(h.mean),
+    stddev: round2(h.stdDeviation),
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p99_9: h.getValueAtPercentile(99.9),
+    p99_99: h.getValueAtPercentile(99.99),
+    // the highest value equivalent to the largest recorded one: the same before and after a merge
+    max: h.getValueAtPercentile(100),
+  };
+}
