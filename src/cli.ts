@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import type { CommonCliOptions } from "./commands/common.js";
+import { type CompareCliOptions, compareCommand } from "./commands/compare.js";
 import { discoverCommand } from "./commands/discover.js";
 import { EXIT_USAGE, reportError } from "./commands/exit.js";
 import { infoCommand } from "./commands/info.js";
@@ -75,10 +76,33 @@ program
     "--max-errors <n>",
     "stop and fail after more than n I/O errors (default: 0 with verify, else no limit)",
   )
+  .option(
+    "--repeat <k>",
+    "measure every step k times, each with its own ramp (repetitions are what compare judges)",
+  )
   .option("--header-digest", "request HeaderDigest=CRC32C")
   .option("--data-digest", "request DataDigest=CRC32C")
   .action(async (file: string, opts: RunOptions) => {
     process.exitCode = await runCommand(file, opts);
+  });
+
+program
+  .command("compare")
+  .description("judge candidate results against baseline results: regression, improvement, no change")
+  .argument("<baseline.json...>", "baseline result files (their repetitions are the baseline sample)")
+  .requiredOption("--against <candidate.json...>", "candidate result files")
+  .option("--threshold <list>", "smallest change that matters, e.g. throughput=5%,p99=10% (default)")
+  .option("--metric <list>", "metrics: iops, bytes, p50, p90, p99, p99.9, p99.99 (default iops,p99)")
+  .option("--format <format>", "table, markdown (for a CI job summary) or json", "table")
+  .option("--inconclusive <pass|fail>", "exit code of an inconclusive verdict", "pass")
+  .option(
+    "--assumed-noise <percent>",
+    "run-to-run noise assumed when a side has fewer than 4 repetitions",
+    "10%",
+  )
+  .option("--debug", "print the stack trace of an error")
+  .action(async (baselines: string[], opts: CompareCliOptions) => {
+    process.exitCode = await compareCommand(baselines, opts);
   });
 
 targetCommandOptions(

@@ -24,6 +24,7 @@ export interface RunOptions {
   allowWrite?: boolean;
   initiatorName?: string;
   maxErrors?: number;
+  repeat?: string | number;
   headerDigest?: boolean;
   dataDigest?: boolean;
 }
@@ -34,6 +35,18 @@ export interface RunHooks {
   signal?: AbortSignal;
   stdout?: { write(s: string): unknown };
   stderr?: { write(s: string): unknown; isTTY?: boolean; hasColors?: () => boolean };
+}
+
+export const MAX_REPEAT = 100;
+
+/** --repeat as commander hands it: measured repetitions of every step, 1..100. */
+export function parseRepeat(v: unknown): number {
+  const n =
+    typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_REPEAT) {
+    throw new InputError(`--repeat: expected an integer from 1 to ${MAX_REPEAT}, got ${JSON.stringify(v)}`);
+  }
+  return n;
 }
 
 /** --max-errors as commander hands it (string or number): a non-negative integer. */
@@ -62,6 +75,7 @@ export async function runCommand(
   let workload: ReturnType<typeof loadWorkloadFile>;
   let initiatorName: string;
   let maxErrors: number | null;
+  let repeat: number;
   try {
     workload = loadWorkloadFile(workloadPath);
     if (options.duration !== undefined) {
@@ -76,6 +90,7 @@ export async function runCommand(
     validateIscsiName(initiatorName, "--initiator-name");
     maxErrors =
       options.maxErrors === undefined ? defaultMaxErrors(workload) : parseMaxErrors(options.maxErrors);
+    repeat = options.repeat === undefined ? 1 : parseRepeat(options.repeat);
     if (options.out !== undefined && options.out.trim() === "")
       throw new InputError("--out: expected a file name");
   } catch (err) {
@@ -104,6 +119,7 @@ export async function runCommand(
       initiatorName,
       allowWrite: options.allowWrite === true,
       maxErrors,
+      repeat,
       headerDigest: options.headerDigest === true,
       dataDigest: options.dataDigest === true,
       progress,

@@ -1,10 +1,12 @@
 /**
  * The fingerprint of a result: a hash of the resolved workload's measured work (sizes, pattern,
- * mix, block sizes, queue depths, workers, region, rate, duration and ramp, phases). Two results
- * with the same fingerprint measured the same work, wherever and whenever they ran; what they ran
- * on is the environment's business. Left out on purpose: names and descriptions, the target URL
- * (the environment says which target), the seed (it picks offsets and data, not the amount or
- * kind of work) and the repetition count (it changes how often, not what).
+ * mix, block sizes, queue depths, workers, region, distribution, verify, I/O limits, duration and
+ * ramp, phases). Two results with the same fingerprint measured the same work, wherever and
+ * whenever they ran; what they ran on is the environment's business. Left out on purpose: names
+ * and descriptions, the target URL (the environment says which target), the seed (it picks
+ * offsets and data, not the amount or kind of work), the repetition count (how often, not what)
+ * and a job's `rate`: a rate limit paces the same work, and comparing a paced candidate with an
+ * unpaced baseline is a question compare must be able to answer (it notes the difference).
  */
 import { createHash } from "node:crypto";
 
@@ -18,7 +20,6 @@ const JOB_KEYS = [
   "offset",
   "size",
   "distribution",
-  "rate",
   "verify",
   "maxIos",
   "maxBytes",
@@ -64,6 +65,30 @@ export function fingerprintOf(workload: Record<string, unknown>): string {
     .update(canonical(fingerprintInput(workload)))
     .digest("hex");
   return `sha256:${h.slice(0, 16)}`;
+}
+
+/** Differences the fingerprint leaves out on purpose but a reader should know of (rates, seeds). */
+export function pacingDiff(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const jobs = (w: Record<string, unknown>): Map<string, Record<string, unknown>> =>
+    new Map(
+      (Array.isArray(w["jobs"]) ? (w["jobs"] as Record<string, unknown>[]) : []).map((j) => [
+        String(j["name"]),
+        j,
+      ]),
+    );
+  const ja = jobs(a);
+  const jb = jobs(b);
+  const out: string[] = [];
+  for (const [name, x] of ja) {
+    const y = jb.get(name);
+    if (y === undefined) continue;
+    for (const k of ["rate", "seed"]) {
+      if (canonical(x[k] ?? null) !== canonical(y[k] ?? null)) {
+        out.push(`jobs.${name}.${k}: ${canonical(x[k] ?? null)} vs ${canonical(y[k] ?? null)}`);
+      }
+    }
+  }
+  return out;
 }
 
 /**
