@@ -127,21 +127,30 @@ export function renderCompareTable(c: Comparison): string {
     ],
   });
   for (const r of c.rows) table.push(cells(c, r));
-  const lines = [table.toString(), summaryLine(c)];
+  const lines = [headerLine(c), table.toString(), summaryLine(c)];
   lines.push(...legend(c).map((l) => `note: ${l}`));
   return lines.join("\n");
 }
 
 function legend(c: Comparison): string[] {
   const out = [
-    "interval: of the change, corrected for the metrics compared (at most 5 % chance of any false regression); needs: repetitions per side a clear verdict would take",
+    "interval: of the change, corrected for the metrics compared (at most 5 % chance of any false verdict); needs: repetitions per side a clear verdict would take",
   ];
   out.push(...c.notes);
-  const distinct = new Set(
-    c.rows.filter((r) => r.note !== "").map((r) => `${r.job} ${r.op} ${r.metric}: ${r.note}`),
-  );
-  for (const n of distinct) if (!n.includes("within-run") && !n.includes("Bonferroni")) out.push(n);
+  const methods = new Set<string>();
+  for (const r of c.rows) {
+    if (r.note === "") continue;
+    methods.add(r.method === "one-sided-absent" ? `${r.job} ${r.op}: ${r.note}` : r.note);
+  }
+  out.push(...methods);
   return out;
+}
+
+/** "baseline: a.json (5 repetitions) · candidate: b.json (5 repetitions) · fingerprint sha256:…" */
+export function headerLine(c: Comparison): string {
+  const reps = (side: "baselineReps" | "candidateReps"): number => Math.max(0, ...c.rows.map((r) => r[side]));
+  const files = (xs: string[]): string => (xs.length <= 2 ? xs.join(", ") : `${xs.length} files`);
+  return `baseline: ${files(c.baseline)} (${reps("baselineReps")} repetitions) · candidate: ${files(c.candidate)} (${reps("candidateReps")} repetitions) · fingerprint ${c.fingerprint}`;
 }
 
 const mdEscape = (s: string): string => s.replace(/\|/g, "\\|");

@@ -9,9 +9,9 @@
  * - With fewer than 4 repetitions on a side the verdict uses a within-run interval: the
  *   statistic over contiguous batches of the repetition's one-second intervals (merged
  *   histograms per batch for percentiles; never an average of per-second percentiles).
- * - Multiple metrics: the verdicts of one job/step/operation are corrected together. A false
- *   "regression" is the error that fails a CI job, and it is one-sided: two-sided intervals at
- *   1 − 2α/m make the chance of any false regression among the m metrics at most α = 5 %.
+ * - Multiple metrics: the verdicts of one job/step/operation are corrected together (Bonferroni):
+ *   two-sided intervals at 1 − α/m, α = 5 %, so the chance of any false verdict among the m
+ *   metrics is at most 5 %, and of any false regression (one side of it) at most 2.5 %.
  * Refuses (InputError, exit 2) results that did not measure the same work: different
  * fingerprints, jobs or steps that do not pair up, interrupted runs.
  */
@@ -31,8 +31,8 @@ export const DEFAULT_METRICS: readonly MetricName[] = ["iops", "p99"];
 /** Thresholds in %: by metric, by group ("throughput" = iops and bytes, "latency" = percentiles). */
 export const DEFAULT_THRESHOLDS: Readonly<Record<string, number>> = { throughput: 5, latency: 10 };
 
-/** The family-wise chance of a false regression. */
-export const FALSE_REGRESSION_RATE = 0.05;
+/** The family-wise chance of a false verdict (regression or improvement) over one row's metrics. */
+export const FAMILY_ALPHA = 0.05;
 
 const PERCENTILE: Record<string, number> = {
   p50: 50,
@@ -286,7 +286,7 @@ export function compareResults(
           baseline: b.samples,
           candidate: c.samples,
           comparisons: metrics.length,
-          alpha: 2 * FALSE_REGRESSION_RATE,
+          alpha: FAMILY_ALPHA,
           assumedRunNoisePct: opts.assumedRunNoisePct,
         });
         if (v.method === "within-run") {
