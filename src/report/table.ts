@@ -99,6 +99,11 @@ export function renderSummaryTable(result: RunResult, color: boolean): string {
   const s = result.summary;
   for (const row of opRows("total", "", s.read, s.write, s.errors, s.reconnects)) table.push(row);
   const lines = [table.toString()];
+  if ((result.repeat ?? 1) > 1) {
+    lines.push(
+      `each step measured ${result.repeat} times (--repeat); the rows are the total of the repetitions`,
+    );
+  }
   if (s.verify.enabled) {
     lines.push(
       `verify: ${s.verify.blocksChecked} blocks checked, ${s.verify.mismatches} mismatch${s.verify.mismatches === 1 ? "" : "es"}`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatLatencyUs, renderSummaryTable } from "../../src/report/table.js";
-import { sampleResult } from "../result/fixture.js";
+import { buildFixtureResult, sampleResult } from "../result/fixture.js";
 
 describe("summary table", () => {
   it("formats latencies with their unit", () => {
@@ -47,6 +47,16 @@ describe("summary table", () => {
     expect(lines.some((l) => l.includes("total"))).toBe(true);
     expect(lines.some((l) => l.includes("write"))).toBe(false); // no writes: no write row
     expect(text).toContain("1 x MEDIUM ERROR: UNRECOVERED READ ERROR");
+  });
+
+  it("says when each step was measured several times", () => {
+    expect(renderSummaryTable(sampleResult(), false)).not.toContain("--repeat");
+    const two = buildFixtureResult({ reps: [[{ ios: 10, baseUs: 100 }], [{ ios: 12, baseUs: 100 }]] });
+    const text = renderSummaryTable(two, false);
+    expect(text).toContain(
+      "each step measured 2 times (--repeat); the rows are the total of the repetitions",
+    );
+    expect(text.split("\n").find((l) => l.includes("reader"))).toContain("│ 11.0 │"); // 22 I/Os in 2 s
   });
 
   it("colours the header only when asked", () => {
