@@ -58,7 +58,8 @@ export interface CompareOptions {
   assumedRunNoisePct?: number;
 }
 
-export interface CompareRow {
+/** One verdict: a metric of one operation of one job step (the figures are the verdict's). */
+export interface CompareRow extends Omit<Verdict, "method"> {
   job: string;
   step: number;
   queueDepth: number;
@@ -68,17 +69,7 @@ export interface CompareRow {
   /** Repetitions on each side. */
   baselineReps: number;
   candidateReps: number;
-  verdict: VerdictKind;
   method: Verdict["method"] | "one-sided-absent";
-  /** Medians of the repetitions (µs for latencies, I/O/s or bytes/s for throughput). */
-  baseline: number;
-  candidate: number;
-  changePct: number;
-  ciPct: [number, number];
-  confidence: number;
-  pValue: number | null;
-  repsNeeded: number | null;
-  note: string;
 }
 
 export interface Comparison {

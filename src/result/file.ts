@@ -4,9 +4,10 @@
  * path ("results/a.json: summary.read.histogram: expected string"). Version 1 files are read as
  * they are: what they lack is listed in `missing`, never filled in.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../common/errors.js";
+import { readUserFile } from "../common/read-file.js";
 import { resultSchema, type SchemaProblem, SUPPORTED_SCHEMA_VERSIONS, v2Problems } from "./schema.js";
 import type { RunResult } from "./types.js";
 
@@ -95,16 +96,7 @@ export function parseResult(json: unknown, source: string): LoadedResult {
 
 /** Reads and validates a result file. Throws ResultFileError (one line) on any problem. */
 export function readResult(path: string): LoadedResult {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new ResultFileError(`${path}: file not found`);
-    if (code === "EISDIR") throw new ResultFileError(`${path}: is a directory, expected a result file`);
-    if (code === "EACCES") throw new ResultFileError(`${path}: permission denied`);
-    throw new ResultFileError(`${path}: cannot read the file (${code ?? String(err)})`);
-  }
+  const text = readUserFile(path, "a result file", (m) => new ResultFileError(m));
   let json: unknown;
   try {
     json = JSON.parse(text);

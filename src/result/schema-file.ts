@@ -1,7 +1,7 @@
 /**
  * The JSON Schema of result files (docs/result.schema.json), generated from the zod schema so
  * that other tools can validate and read results. Regenerate with
- * `npm run build && node scripts/gen-result-schema.mjs`; a test keeps the file in sync.
+ * `npm run build && node scripts/gen-schemas.mjs`; a test keeps the file in sync.
  */
 import { z } from "zod";
 import { resultSchema } from "./schema.js";

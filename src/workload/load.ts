@@ -5,10 +5,10 @@
  * problems, the first one and "(and N more)".
  */
 
-import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import type { z } from "zod";
 import { InputError } from "../common/errors.js";
+import { readUserFile } from "../common/read-file.js";
 import { parseDistribution } from "./distribution.js";
 import type { RawJob, RawWorkload } from "./schema.js";
 import { JOB_KEYS, NAME_PATTERN, RATE_KEYS, TOP_KEYS, workloadSchema } from "./schema.js";
@@ -189,16 +189,7 @@ export function parseWorkloadJson(text: string, source: string): unknown {
 
 /** Reads, validates and resolves a workload file. WorkloadError on any problem. */
 export function loadWorkloadFile(path: string): ResolvedWorkload {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new WorkloadError(`${path}: file not found`);
-    if (code === "EISDIR") throw new WorkloadError(`${path}: is a directory, expected a workload file`);
-    if (code === "EACCES") throw new WorkloadError(`${path}: permission denied`);
-    throw new WorkloadError(`${path}: cannot read the file (${code ?? String(err)})`);
-  }
+  const text = readUserFile(path, "a workload file", (m) => new WorkloadError(m));
   return resolveWorkload(parseWorkloadJson(text, path), path);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The JSON Schema of workload files (workloads/workload.schema.json), generated from the zod
  * schema so that editors complete and check what the loader accepts. Regenerate with
- * `npm run build && node scripts/gen-workload-schema.mjs`; a test keeps the file in sync.
+ * `npm run build && node scripts/gen-schemas.mjs`; a test keeps the file in sync.
  */
 
 import { z } from "zod";

@@ -182,7 +182,7 @@ describe("schemaVersion 1 files", () => {
 });
 
 describe("docs/result.schema.json", () => {
-  it("is the JSON Schema generated from the zod schema (regenerate: npm run build && node scripts/gen-result-schema.mjs)", () => {
+  it("is the JSON Schema generated from the zod schema (regenerate: npm run build && node scripts/gen-schemas.mjs)", () => {
     const file = readFileSync(new URL("../../docs/result.schema.json", import.meta.url), "utf8");
     expect(file).toBe(resultJsonSchemaText());
   });

@@ -20,7 +20,7 @@ const EXAMPLES = [
 ];
 
 describe("workloads/workload.schema.json", () => {
-  it("equals the schema generated from the zod schema (regenerate: npm run build && node scripts/gen-workload-schema.mjs)", () => {
+  it("equals the schema generated from the zod schema (regenerate: npm run build && node scripts/gen-schemas.mjs)", () => {
     expect(readFileSync(join(DIR, "workload.schema.json"), "utf8")).toBe(workloadJsonSchemaText());
   });
 
