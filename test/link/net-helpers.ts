@@ -7,10 +7,14 @@ import net from "node:net";
 
 const open = new Set<net.Socket | net.Server>();
 
+/** Remembers x for closeAll(); a socket's errors are expected (resets), tests look at "close". */
 export function track<T extends net.Socket | net.Server>(x: T): T {
   open.add(x);
+  if (x instanceof net.Socket) x.on("error", ignore);
   return x;
 }
+
+function ignore(): void {}
 
 export async function closeAll(): Promise<void> {
   // Sockets first: a server's close() waits for its connections.
