@@ -1,10 +1,11 @@
 /**
  * Assembles a result (schemaVersion 2) from a run's job steps and timeline: the summary through
- * the reducer, the fingerprint of the workload, the environment, secrets removed from the URL and
- * the workload. Nothing here measures; it only puts the measured parts together.
+ * the reducer, the fingerprint of the workload, the environment, the link and how close to it each
+ * operation came, secrets removed from the URL and the workload. Nothing here measures; it only puts the measured parts together.
  */
 import { redactUrl } from "../iscsi/url.js";
 import type { ResolvedWorkload } from "../workload/types.js";
+import { efficiencyOf } from "./efficiency.js";
 import { buildEnvironment, hostInfo, toolVersion } from "./environment.js";
 import { fingerprintOf } from "./fingerprint.js";
 import { reduceSummary } from "./reduce.js";
@@ -34,7 +35,9 @@ export interface ResultInput {
 export function buildResult(input: ResultInput): RunResult {
   const workload = workloadForResult(input.workload);
   const target = { ...input.target, url: redactUrl(input.target.url) };
-  const { durationSec, summary } = reduceSummary(input.jobs);
+  const link = input.link ?? null;
+  const jobs = input.jobs.map((j) => ({ ...j, efficiency: efficiencyOf(link, target, j) }));
+  const { durationSec, summary } = reduceSummary(jobs);
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: "iscsi-bench", version: toolVersion() },
@@ -45,11 +48,12 @@ export function buildResult(input: ResultInput): RunResult {
     host: hostInfo(),
     workload,
     target,
-    summary,
-    jobs: input.jobs,
+    summary: { ...summary, efficiency: efficiencyOf(link, target, summary) },
+    jobs,
     timeline: input.timeline,
     repeat: input.repeat,
     fingerprint: fingerprintOf(workload),
-    environment: buildEnvironment(target, input.link ?? null),
+    environment: buildEnvironment(target, link),
+    link,
   };
 }

@@ -80,6 +80,32 @@ export const intervalOpSchema = z.object({
   }),
 });
 
+/** The link the run went over, when known (emulated by --link, declared by --link-rate or link-lab). */
+export const linkSchema = z
+  .object({
+    nominalBitsPerSec: num.meta({ description: "line rate, bits per second" }),
+    mtu: int,
+    delayMs: num.meta({ description: "one-way delay added per direction (emulated links), ms" }),
+    emulated: bool.meta({ description: "true: iscsi-bench's relay shaped it; false: a real link declared" }),
+    source: z.enum(["--link", "link-lab", "option"]),
+  })
+  .meta({ description: "the link between initiator and target (from schemaVersion 2)" });
+
+/** How close to the wire one operation came (an operation's payload direction of the link). */
+export const opEfficiencySchema = z.object({
+  ofLineRatePct: num.meta({ description: "payload bits per second as a percentage of the line rate" }),
+  ofPayloadCeilingPct: num.meta({
+    description: "payload as a percentage of the most iSCSI payload TCP/IPv4 over Ethernet carries",
+  }),
+  payloadCeilingBytesPerSec: num.meta({
+    description: "that ceiling: full data PDUs of the negotiated MaxRecvDataSegmentLength, digests and MTU",
+  }),
+});
+
+export const efficiencySchema = z
+  .object({ read: opEfficiencySchema.nullable(), write: opEfficiencySchema.nullable() })
+  .meta({ description: "link efficiency per operation; null without a known link (from schemaVersion 2)" });
+
 /** One measured interval (normally 1 s; the last one of a step may be shorter) of one job. */
 export const intervalSchema = z.object({
   index: count.meta({ description: "0-based interval of the repetition's measured time" }),
@@ -120,6 +146,7 @@ export const jobResultSchema = z.object({
     .array(jobRepetitionSchema)
     .optional()
     .meta(v2("every measured repetition of this step, in order; their total is this object")),
+  efficiency: efficiencySchema.nullable().optional(),
 });
 
 const negotiatedSchema = z.record(z.string(), z.union([num, bool, str]));
@@ -154,14 +181,6 @@ export const timelineEntrySchema = z.object({
   repetition: count.optional().meta(v2("the repetition of the step")),
   index: count.optional().meta(v2("0-based interval of the repetition")),
   ms: num.optional().meta(v2("milliseconds the interval covers")),
-});
-
-export const linkSchema = z.object({
-  nominalBitsPerSec: num,
-  mtu: int,
-  delayMs: num,
-  emulated: bool,
-  source: str,
 });
 
 export const environmentSchema = z
@@ -200,6 +219,7 @@ export const resultSchema = z.object({
     errorsBySense: senseCounts,
     reconnects: count,
     verify: verifySummarySchema,
+    efficiency: efficiencySchema.nullable().optional(),
   }),
   jobs: z.array(jobResultSchema),
   timeline: z.array(timelineEntrySchema),
@@ -208,6 +228,7 @@ export const resultSchema = z.object({
     .optional()
     .meta(v2("hash of the resolved workload: equal fingerprints measured the same work")),
   environment: environmentSchema.optional(),
+  link: linkSchema.nullable().optional(),
 });
 
 type PathPart = string | number;
@@ -225,11 +246,14 @@ export function v2Problems(r: z.infer<typeof resultSchema>): SchemaProblem[] {
   need(r.repeat !== undefined, ["repeat"]);
   need(r.fingerprint !== undefined, ["fingerprint"]);
   need(r.environment !== undefined, ["environment"]);
+  need(r.link !== undefined, ["link"]);
+  need(r.summary.efficiency !== undefined, ["summary", "efficiency"]);
   for (const op of ["read", "write"] as const) {
     need(r.summary[op].serviceHistogram !== undefined, ["summary", op, "serviceHistogram"]);
   }
   r.jobs.forEach((j, i) => {
     need(j.repetitions !== undefined, ["jobs", i, "repetitions"]);
+    need(j.efficiency !== undefined, ["jobs", i, "efficiency"]);
     for (const op of ["read", "write"] as const) {
       need(j[op].serviceHistogram !== undefined, ["jobs", i, op, "serviceHistogram"]);
     }

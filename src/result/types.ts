@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import type {
+  efficiencySchema,
   environmentSchema,
   intervalOpSchema,
   intervalSchema,
@@ -12,6 +13,7 @@ import type {
   jobResultSchema,
   latencyStatsSchema,
   linkSchema,
+  opEfficiencySchema,
   opSummarySchema,
   rateReportSchema,
   resultSchema,
@@ -36,6 +38,8 @@ export type TimelineOp = z.infer<typeof timelineOpSchema>;
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 export type LinkReport = z.infer<typeof linkSchema>;
 export type Environment = z.infer<typeof environmentSchema>;
+export type OpEfficiency = z.infer<typeof opEfficiencySchema>;
+export type Efficiency = z.infer<typeof efficiencySchema>;
 export type RunResult = z.infer<typeof resultSchema>;
 export type RunSummary = RunResult["summary"];
 

@@ -58,7 +58,11 @@ describe("result file (schemaVersion 2)", () => {
       "repeat",
       "fingerprint",
       "environment",
+      "link",
     ]);
+    expect(r.link).toBeNull();
+    expect(r.summary.efficiency).toBeNull();
+    expect(r.jobs[0]!.efficiency).toBeNull();
     expect(r.schemaVersion).toBe(2);
     expect(r.tool.name).toBe("iscsi-bench");
     expect(r.tool.version).toMatch(/^\d+\.\d+\.\d+/);
