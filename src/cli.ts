@@ -77,6 +77,11 @@ program
     "stop and fail after more than n I/O errors (default: 0 with verify, else no limit)",
   )
   .option(
+    "--link <spec>",
+    "emulate a link in front of the target: 100mbit, 1gbit, 10gbit, <n>[k|m|g]bit, with ,delay=2ms,mtu=9000",
+  )
+  .option("--link-rate <spec>", "declare the real link the run goes over (e.g. 1gbit), for link efficiency")
+  .option(
     "--repeat <k>",
     "measure every step k times, each with its own ramp (repetitions are what compare judges)",
   )

@@ -6,9 +6,10 @@
  */
 import { InputError } from "../common/errors.js";
 import { createProgress, progressMode } from "../engine/progress.js";
-import { defaultMaxErrors, runWorkload } from "../engine/runner.js";
+import { defaultMaxErrors, type RunLink, runWorkload } from "../engine/runner.js";
 import { defaultInitiatorName, validateIscsiName } from "../iscsi/names.js";
 import { parseIscsiUrl } from "../iscsi/url.js";
+import { type LinkSpec, LinkSpecError, parseLinkSpec } from "../link/spec.js";
 import { renderSummaryTable } from "../report/table.js";
 import { defaultResultPath, serializeResult, writeResult } from "../result/file.js";
 import { loadWorkloadFile } from "../workload/load.js";
@@ -25,6 +26,8 @@ export interface RunOptions {
   initiatorName?: string;
   maxErrors?: number;
   repeat?: string | number;
+  link?: string;
+  linkRate?: string;
   headerDigest?: boolean;
   dataDigest?: boolean;
 }
@@ -47,6 +50,41 @@ export function parseRepeat(v: unknown): number {
     throw new InputError(`--repeat: expected an integer from 1 to ${MAX_REPEAT}, got ${JSON.stringify(v)}`);
   }
   return n;
+}
+
+/** A link spec of --link or --link-rate; its errors are bad input (exit 2). */
+function linkSpecOf(text: string, option: string): LinkSpec {
+  try {
+    return parseLinkSpec(text, option);
+  } catch (err) {
+    if (err instanceof LinkSpecError) throw new InputError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * --link emulates a link in front of the target; --link-rate declares the real one the run goes
+ * over (source "link-lab" when scripts/link-lab.sh runs it: ISCSI_BENCH_LINK_SOURCE=link-lab).
+ */
+export function runLinkOf(o: RunOptions, env: NodeJS.ProcessEnv = process.env): RunLink | null {
+  if (o.link !== undefined && o.linkRate !== undefined) {
+    throw new InputError(
+      "--link and --link-rate: give one (--link emulates a link, --link-rate declares a real one)",
+    );
+  }
+  if (o.link !== undefined) return { spec: linkSpecOf(o.link, "--link"), emulate: true, source: "--link" };
+  if (o.linkRate !== undefined) {
+    const spec = linkSpecOf(o.linkRate, "--link-rate");
+    if (spec.bitsPerSec === 0) throw new InputError("--link-rate: a real link has a rate (e.g. 1gbit)");
+    if (spec.queueBytes !== undefined)
+      throw new InputError("--link-rate: queue= is an emulator setting (use --link)");
+    return {
+      spec,
+      emulate: false,
+      source: env["ISCSI_BENCH_LINK_SOURCE"] === "link-lab" ? "link-lab" : "option",
+    };
+  }
+  return null;
 }
 
 /** --max-errors as commander hands it (string or number): a non-negative integer. */
@@ -76,6 +114,7 @@ export async function runCommand(
   let initiatorName: string;
   let maxErrors: number | null;
   let repeat: number;
+  let link: RunLink | null;
   try {
     workload = loadWorkloadFile(workloadPath);
     if (options.duration !== undefined) {
@@ -91,6 +130,7 @@ export async function runCommand(
     maxErrors =
       options.maxErrors === undefined ? defaultMaxErrors(workload) : parseMaxErrors(options.maxErrors);
     repeat = options.repeat === undefined ? 1 : parseRepeat(options.repeat);
+    link = runLinkOf(options);
     if (options.out !== undefined && options.out.trim() === "")
       throw new InputError("--out: expected a file name");
   } catch (err) {
@@ -120,6 +160,7 @@ export async function runCommand(
       allowWrite: options.allowWrite === true,
       maxErrors,
       repeat,
+      link,
       headerDigest: options.headerDigest === true,
       dataDigest: options.dataDigest === true,
       progress,

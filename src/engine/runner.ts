@@ -17,6 +17,8 @@ import { readDeviceInfo } from "../initiator/device.js";
 import { openSession } from "../initiator/session.js";
 import type { ChapCredentials } from "../iscsi/chap.js";
 import { type IscsiUrl, parseIscsiUrl, redactUrl } from "../iscsi/url.js";
+import { type RunningLink, startLink } from "../link/index.js";
+import type { LinkSpec } from "../link/spec.js";
 import { buildResult } from "../result/build.js";
 import {
   addSenseCounts,
@@ -26,7 +28,14 @@ import {
   summarizeAccumulator,
   timelineOf,
 } from "../result/reduce.js";
-import type { JobRepetition, JobResult, RunResult, TargetReport, TimelineEntry } from "../result/types.js";
+import type {
+  JobRepetition,
+  JobResult,
+  LinkReport,
+  RunResult,
+  TargetReport,
+  TimelineEntry,
+} from "../result/types.js";
 import { type RunningTarget, startTarget } from "../target/index.js";
 import { jobRegion } from "../workload/generator.js";
 import type { ResolvedWorkload } from "../workload/types.js";
@@ -48,6 +57,11 @@ export interface RunnerOptions {
   maxErrors: number | null;
   /** Measured repetitions of every step (run --repeat); 1 by default. */
   repeat?: number;
+  /**
+   * The link: `emulate` puts the link emulator (src/link/) between the initiator and the target;
+   * otherwise the spec only declares a real link the tool cannot see (run --link-rate, link-lab).
+   */
+  link?: RunLink | null;
   headerDigest?: boolean;
   dataDigest?: boolean;
   progress?: ProgressReporter;
@@ -56,6 +70,12 @@ export interface RunnerOptions {
   /** Test hook: called after each phase (e.g. to tamper with a backing file). */
   onPhaseEnd?: (phase: number) => Promise<void> | void;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface RunLink {
+  spec: LinkSpec;
+  emulate: boolean;
+  source: LinkReport["source"];
 }
 
 export interface RunOutcome {
@@ -136,6 +156,7 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
   }
 
   let pool: Piscina | null = null;
+  let relay: RunningLink | null = null;
   try {
     if (isBuiltin) {
       builtin = await startTarget({ port: 0, luns: [{ kind: "memory", sizeBytes: builtinLunBytes(w) }] });
@@ -143,9 +164,16 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
     }
     const url = parseIscsiUrl(urlText!, { target: true, lun: false }, env);
     const lun = url.lun ?? 0;
+    // With --link every connection of the run (the device query and every worker's session) goes
+    // through the emulator; the result still names the real target.
+    let via = { host: url.host, port: url.port };
+    if (opts.link?.emulate) {
+      relay = await startLink({ listenHost: "127.0.0.1", listenPort: 0, to: via, spec: opts.link.spec });
+      via = { host: relay.host, port: relay.port };
+    }
     const sessionSpec = {
-      host: url.host,
-      port: url.port,
+      host: via.host,
+      port: via.port,
       targetName: url.targetName!,
       lun,
       initiatorName: opts.initiatorName,
@@ -301,12 +329,25 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
       jobs: jobsOut,
       timeline,
       repeat,
+      link: linkReport(opts.link ?? null),
     });
     return { result, failure };
   } finally {
     if (pool !== null) await pool.destroy();
+    if (relay !== null) await relay.stop();
     if (builtin !== null) await builtin.stop();
   }
+}
+
+function linkReport(l: RunLink | null): LinkReport | null {
+  if (l === null) return null;
+  return {
+    nominalBitsPerSec: l.spec.bitsPerSec,
+    mtu: l.spec.mtu,
+    delayMs: l.spec.delayMs,
+    emulated: l.emulate,
+    source: l.source,
+  };
 }
 
 /** One job step's result: its repetitions as measured, and their total through the reducer. */

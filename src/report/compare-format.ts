@@ -211,6 +211,8 @@ export function compareJson(c: Comparison, exitCode: number): Record<string, unk
       baselineReps: r.baselineReps,
       candidateReps: r.candidateReps,
       repsNeeded: r.repsNeeded,
+      baselineLink: r.baselineLink,
+      candidateLink: r.candidateLink,
       note: r.note,
     })),
     notes: c.notes,

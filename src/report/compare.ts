@@ -20,8 +20,9 @@ import { environmentDiff } from "../result/environment.js";
 import type { LoadedResult } from "../result/file.js";
 import { fingerprintDiff, fingerprintOf, pacingDiff } from "../result/fingerprint.js";
 import { decodeHistogram, mergeInto, newLatencyHistogram } from "../result/histogram.js";
-import type { Interval, JobResult, OpName, OpSummary } from "../result/types.js";
+import type { Interval, JobResult, OpEfficiency, OpName, OpSummary } from "../result/types.js";
 import { batchBoundaries, chooseBatchCount } from "./stats/batch-means.js";
+import { describeLink } from "./table.js";
 import { type Direction, judge, type SideSamples, type Verdict, type VerdictKind } from "./verdict.js";
 
 export type MetricName = "iops" | "bytes" | "p50" | "p90" | "p99" | "p99.9" | "p99.99";
@@ -70,6 +71,9 @@ export interface CompareRow extends Omit<Verdict, "method"> {
   baselineReps: number;
   candidateReps: number;
   method: Verdict["method"] | "one-sided-absent";
+  /** Throughput metrics: how close to its link each side's (first file's) job came, when known. */
+  baselineLink: OpEfficiency | null;
+  candidateLink: OpEfficiency | null;
 }
 
 export interface Comparison {
@@ -219,6 +223,11 @@ function sideSamples(side: LoadedResult[], key: string, op: OpName, metric: Metr
   return { samples: { reps, batches }, active: reps.length, total };
 }
 
+function linkEfficiency(side: LoadedResult[], key: string, op: OpName): OpEfficiency | null {
+  const j = side[0]!.result.jobs.find((x) => keyOf(x) === key);
+  return j?.efficiency?.[op] ?? null;
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -266,6 +275,8 @@ export function compareResults(
           thresholdPct,
           baselineReps: b.total,
           candidateReps: c.total,
+          baselineLink: isThroughput(metric) ? linkEfficiency(baseline, key, op) : null,
+          candidateLink: isThroughput(metric) ? linkEfficiency(candidate, key, op) : null,
         };
         if (b.active < b.total || c.active < c.total || b.active === 0 || c.active === 0) {
           rows.push(absentRow(base, b, c, metric));
@@ -287,6 +298,21 @@ export function compareResults(
         }
         rows.push({ ...base, ...v });
       }
+    }
+  }
+  const links = [baseline[0]!, candidate[0]!].map((r) =>
+    r.result.link ? describeLink(r.result.link) : "no link known",
+  );
+  if (baseline[0]!.result.link || candidate[0]!.result.link) {
+    notes.add(`baseline: ${links[0]}; candidate: ${links[1]}`);
+    for (const r of rows) {
+      if (r.metric !== metrics.find(isThroughput) || (r.baselineLink === null && r.candidateLink === null))
+        continue;
+      const pct = (e: OpEfficiency | null): string =>
+        e === null ? "?" : `${e.ofPayloadCeilingPct.toFixed(1)} %`;
+      notes.add(
+        `${r.job} ${r.op}: ${pct(r.baselineLink)} (baseline) and ${pct(r.candidateLink)} (candidate) of the link's iSCSI payload ceiling`,
+      );
     }
   }
   for (const r of [...baseline, ...candidate]) {

@@ -3,7 +3,7 @@
  * total, read and write IOPS, MB/s and MiB/s, latency percentiles, errors and reconnects.
  */
 import Table from "cli-table3";
-import type { OpSummary, RunResult } from "../result/types.js";
+import type { Efficiency, LinkReport, OpEfficiency, OpSummary, RunResult } from "../result/types.js";
 
 /** 850 -> "850µs", 1234 -> "1.23ms", 2_500_000 -> "2.50s". */
 export function formatLatencyUs(us: number): string {
@@ -82,6 +82,60 @@ function opRows(
   return rows;
 }
 
+/** "100 Mbit/s" — decimal units, as links are sold. */
+export function formatBitsPerSec(b: number): string {
+  const short = (v: number): string => String(Number(v.toPrecision(4)));
+  if (b >= 1e9) return `${short(b / 1e9)} Gbit/s`;
+  if (b >= 1e6) return `${short(b / 1e6)} Mbit/s`;
+  if (b >= 1e3) return `${short(b / 1e3)} kbit/s`;
+  return `${short(b)} bit/s`;
+}
+
+/** "link 100 Mbit/s (emulated by --link, MTU 1500)" */
+export function describeLink(l: LinkReport): string {
+  const rate = l.nominalBitsPerSec > 0 ? formatBitsPerSec(l.nominalBitsPerSec) : "unlimited";
+  const how = l.emulated
+    ? `emulated by ${l.source}`
+    : `declared by ${l.source === "option" ? "--link-rate" : l.source}`;
+  const delay = l.delayMs > 0 ? `, ${l.delayMs} ms one-way delay` : "";
+  return `link ${rate} (${how}, MTU ${l.mtu}${delay})`;
+}
+
+/** MB/s with enough digits to tell a figure from its ceiling: 11.75, 117.0, 1170. */
+const mbs = (b: number): string => {
+  const v = b / 1e6;
+  return v < 100 ? v.toFixed(2) : v < 1000 ? v.toFixed(1) : Math.round(v).toString();
+};
+
+function efficiencyText(name: string, op: OpSummary, e: OpEfficiency): string {
+  return (
+    `${name} ${mbs(op.bytesPerSec)} MB/s = ${e.ofLineRatePct.toFixed(1)} % of the line rate, ` +
+    `${e.ofPayloadCeilingPct.toFixed(1)} % of the ${mbs(e.payloadCeilingBytesPerSec)} MB/s iSCSI payload ceiling` +
+    // a declared link that carried more than it can: the declaration is wrong, not the wire
+    (e.ofPayloadCeilingPct > 100.5 ? " (more than such a link can carry: is the declared rate right?)" : "")
+  );
+}
+
+/** One line for the link, then how close to it each job (when several) and the total came. */
+function linkLines(result: RunResult): string[] {
+  if (!result.link) return [];
+  const out = [`${describeLink(result.link)}:`];
+  const add = (
+    label: string,
+    ops: { read: OpSummary; write: OpSummary },
+    e: Efficiency | null | undefined,
+  ) => {
+    const parts: string[] = [];
+    if (e?.read) parts.push(efficiencyText("read", ops.read, e.read));
+    if (e?.write) parts.push(efficiencyText("write", ops.write, e.write));
+    if (parts.length > 0) out.push(`  ${label}: ${parts.join("; ")}`);
+  };
+  if (result.jobs.length > 1)
+    for (const j of result.jobs) add(`${j.name} qd ${j.queueDepth}`, j, j.efficiency);
+  add("total", result.summary, result.summary.efficiency);
+  return out;
+}
+
 /** The table as text (no trailing newline). `color` enables the cyan header of a colour terminal. */
 export function renderSummaryTable(result: RunResult, color: boolean): string {
   // The caller decides about colour (a colour TTY, NO_COLOR unset); cli-table3's own styling
@@ -99,6 +153,7 @@ export function renderSummaryTable(result: RunResult, color: boolean): string {
   const s = result.summary;
   for (const row of opRows("total", "", s.read, s.write, s.errors, s.reconnects)) table.push(row);
   const lines = [table.toString()];
+  lines.push(...linkLines(result));
   if ((result.repeat ?? 1) > 1) {
     lines.push(
       `each step measured ${result.repeat} times (--repeat); the rows are the total of the repetitions`,
