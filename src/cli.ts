@@ -9,6 +9,7 @@ import { type CompareCliOptions, compareCommand } from "./commands/compare.js";
 import { discoverCommand } from "./commands/discover.js";
 import { EXIT_USAGE, reportError } from "./commands/exit.js";
 import { infoCommand } from "./commands/info.js";
+import { type LinkCliOptions, linkCommand } from "./commands/link.js";
 import { type RunOptions, runCommand } from "./commands/run.js";
 import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./commands/target.js";
 import { toolVersion } from "./result/environment.js";
@@ -108,6 +109,19 @@ program
   .option("--debug", "print the stack trace of an error")
   .action(async (baselines: string[], opts: CompareCliOptions) => {
     process.exitCode = await compareCommand(baselines, opts);
+  });
+
+program
+  .command("link")
+  .description("emulate a network link in front of any target, for any initiator, until SIGINT or SIGTERM")
+  .option("--listen <host:port>", "where initiators connect", "127.0.0.1:3270")
+  .requiredOption("--to <host:port>", "the target portal to relay to (port 3260 by default)")
+  .requiredOption(
+    "--rate <spec>",
+    "100mbit, 1gbit, 10gbit, <n>[k|m|g]bit or unlimited, with ,delay=2ms,mtu=9000,queue=256k",
+  )
+  .action(async (opts: LinkCliOptions) => {
+    process.exitCode = await linkCommand(opts);
   });
 
 targetCommandOptions(

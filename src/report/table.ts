@@ -92,7 +92,7 @@ export function formatBitsPerSec(b: number): string {
 }
 
 /** "link 100 Mbit/s (emulated by --link, MTU 1500)" */
-export function describeLink(l: LinkReport): string {
+export function describeLink(l: Omit<LinkReport, "source"> & { source: string }): string {
   const rate = l.nominalBitsPerSec > 0 ? formatBitsPerSec(l.nominalBitsPerSec) : "unlimited";
   const how = l.emulated
     ? `emulated by ${l.source}`
