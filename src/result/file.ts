@@ -29,6 +29,7 @@ export const MISSING_IN_V1 = [
   "service-time histograms",
   "fingerprint (compare derives it from the recorded workload)",
   "environment (CPU model, target identity at run time)",
+  "link and link efficiency",
 ];
 
 type PathPart = string | number;

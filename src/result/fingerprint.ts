@@ -2,8 +2,9 @@
  * The fingerprint of a result: a hash of the resolved workload's measured work (sizes, pattern,
  * mix, block sizes, queue depths, workers, region, distribution, verify, I/O limits, duration and
  * ramp, phases). Two results with the same fingerprint measured the same work, wherever and
- * whenever they ran; what they ran on is the environment's business. Left out on purpose: names
- * and descriptions, the target URL (the environment says which target), the seed (it picks
+ * whenever they ran; what they ran on is the environment's business. Jobs are keyed by their
+ * names (compare pairs them by name), so renaming a job changes it. Left out on purpose: the
+ * workload's name and description, the target URL (the environment says which target), the seed (it picks
  * offsets and data, not the amount or kind of work), the repetition count (how often, not what)
  * and a job's `rate`: a rate limit paces the same work, and comparing a paced candidate with an
  * unpaced baseline is a question compare must be able to answer (it notes the difference).

@@ -63,7 +63,8 @@ export function latencyStats(h: Histogram): LatencyStats {
     return { min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0, p99_9: 0, p99_99: 0, max: 0 };
   }
   return {
-    min: h.minNonZeroValue,
+    // the lowest value equivalent to the smallest recorded one: stable across encode/decode, like max
+    min: h.getValueAtPercentile(0),
     mean: round2(h.mean),
     stddev: round2(h.stdDeviation),
     p50: h.getValueAtPercentile(50),

@@ -102,6 +102,16 @@ function emptyInterval(iv: IntervalAccumulator): boolean {
   return iv.ms <= 0 && iv.read.ios === 0 && iv.write.ios === 0 && iv.errors === 0;
 }
 
+/**
+ * The time an interval covers: its own; an interval that reports no time but I/Os (a worker's
+ * final snapshot taken in the same millisecond) counts as a second; one with only errors (the
+ * read-back of a verify job, after measurement) covers no time.
+ */
+function intervalMs(iv: IntervalAccumulator): number {
+  if (iv.ms > 0) return iv.ms;
+  return iv.read.ios > 0 || iv.write.ios > 0 ? 1000 : 0;
+}
+
 /** The intervals of one repetition, in order, each starting where the previous one ended. */
 export function intervalsOf(intervals: Map<number, IntervalAccumulator>): Interval[] {
   const out: Interval[] = [];
@@ -109,7 +119,7 @@ export function intervalsOf(intervals: Map<number, IntervalAccumulator>): Interv
   for (const index of [...intervals.keys()].sort((a, b) => a - b)) {
     const iv = intervals.get(index)!;
     if (emptyInterval(iv)) continue;
-    const ms = iv.ms > 0 ? iv.ms : 1000;
+    const ms = intervalMs(iv);
     out.push({
       index,
       startSec: round3(start / 1000),
@@ -149,7 +159,7 @@ export function timelineOf(
   for (const index of [...intervals.keys()].sort((a, b) => a - b)) {
     const iv = intervals.get(index)!;
     if (emptyInterval(iv)) continue;
-    const ms = iv.ms > 0 ? iv.ms : 1000;
+    const ms = intervalMs(iv);
     t += ms / 1000;
     out.push({
       t: round3(t),
@@ -303,16 +313,19 @@ export function reduceSummary(jobs: JobResult[]): { durationSec: number; summary
 export function reduceParallelJobs(parts: JobResult[]): JobResult {
   if (parts.length === 0) throw new RangeError("reduceParallelJobs: no parts");
   const first = parts[0]!;
-  const sec = combineTime(
-    parts.map((p) => p.durationSec),
-    "parallel",
-  );
   const errorsBySense: Record<string, number> = {};
   for (const p of parts) addSenseCounts(errorsBySense, p.errorsBySense);
   const rates = parts.map((p) => p.rate).filter((r) => r !== null);
   let repetitions: JobRepetition[] | undefined;
   if (parts.every((p) => p.repetitions !== undefined)) {
-    const count = Math.min(...parts.map((p) => p.repetitions!.length));
+    const count = first.repetitions!.length;
+    parts.forEach((p, i) => {
+      if (p.repetitions!.length !== count) {
+        throw new InputError(
+          `part ${i}: ${p.repetitions!.length} repetitions of ${p.name} step ${p.step}, part 0 has ${count}: cannot combine them`,
+        );
+      }
+    });
     repetitions = [];
     for (let r = 0; r < count; r++) {
       const reps = parts.map((p) => p.repetitions![r]!);
@@ -341,6 +354,19 @@ export function reduceParallelJobs(parts: JobResult[]): JobResult {
       });
     }
   }
+  // Side by side, repetition by repetition: the whole lasts the sum of each repetition's longest
+  // part (repetitions ran one after another), so the job stays the exact total of its repetitions.
+  // Without repetitions (version 1 parts), the longest part's time.
+  const sec =
+    repetitions !== undefined
+      ? combineTime(
+          repetitions.map((r) => r.durationSec),
+          "sequential",
+        )
+      : combineTime(
+          parts.map((p) => p.durationSec),
+          "parallel",
+        );
   return {
     name: first.name,
     phase: first.phase,

@@ -378,12 +378,10 @@ describe("time: sequential parts add up, parallel parts take the longest", () =>
     expect(whole.read.ios).toBe(2);
   });
 
-  // Reported, not fixed here: the job entry should be the exact total of its repetitions (as the
-  // runner's jobResult makes it), but reduceParallelJobs takes the longest of the parts' TOTAL times
-  // while each combined repetition takes the longest of that repetition's times. When the hosts'
-  // repetitions are not equally long in the same order, sum(max) > max(sum). When this starts to
-  // pass, turn `it.fails` into `it`.
-  it.fails("reduceParallelJobs: the job's time is the total of its combined repetitions", () => {
+  // The job entry is the exact total of its repetitions (as the runner's jobResult makes it): each
+  // combined repetition lasts its longest part, and the job the sum of those, not the longest of
+  // the parts' totals (sum(max) > max(sum) when the hosts' repetitions differ in length).
+  it("reduceParallelJobs: the job's time is the total of its combined repetitions", () => {
     const a = jobOf({
       durationSec: 3,
       read: [...values(200, 31), ...values(100, 32)],
@@ -553,12 +551,16 @@ describe("intervalsOf and timelineOf", () => {
     addIntervalPart(m, 1, { read: none, write: none, errors: 1, ms: 0 });
     addIntervalPart(m, 2, { read: none, write: none, errors: 0, ms: 120 });
     const ivs = intervalsOf(m);
-    // an interval without a time counts as a full second
+    // an interval with errors but neither time nor I/O (a verify read-back's) covers no time
     expect(ivs.map((iv) => [iv.index, iv.startSec, iv.ms, iv.errors])).toEqual([
       [0, 0, 1000, 0],
-      [1, 1, 1000, 1],
-      [2, 2, 120, 0],
+      [1, 1, 0, 1],
+      [2, 1, 120, 0],
     ]);
+    // one with I/O but no time (a snapshot in the same millisecond) counts as a second
+    const n = new Map<number, IntervalAccumulator>();
+    addIntervalPart(n, 0, { read: encodeOp(accOf([5, 6], 1)), write: none, errors: 0, ms: 0 });
+    expect(intervalsOf(n).map((iv) => iv.ms)).toEqual([1000]);
     expect(intervalsOf(new Map())).toEqual([]);
   });
 
