@@ -9,7 +9,7 @@
  *             ─► written to the other socket when due, honouring that socket's backpressure
  *
  * The queue is the bucket's debt (bytes charged but not yet sent): once it exceeds the queue bound
- * the reading socket is paused, and resumed when half of it has drained, like a switch port that
+ * the reading socket is paused, and resumed when a quarter of it has drained, like a switch port that
  * holds a few milliseconds of traffic and pushes back (lossless, PAUSE-frame style) rather than
  * buffering without end. The bound can be exceeded by at most one chunk per connection (the chunk
  * that found the queue full). Bytes on the wire (departed, not yet delivered) are bounded by
@@ -145,7 +145,9 @@ class LinkDirection {
         : null;
     this.payloadPerWire = 1 / wireFactor(this.mtu);
     this.pauseWire = queueBytes / this.payloadPerWire;
-    this.resumeWire = this.pauseWire / 2;
+    // Resume once a quarter has drained: the resume timer can fire milliseconds late on a busy
+    // machine, and the three quarters left must keep the link busy meanwhile.
+    this.resumeWire = (this.pauseWire * 3) / 4;
   }
 
   /** Charges a chunk; returns its departure time. Pauses `pipe` if the queue is now over its bound. */
@@ -351,16 +353,17 @@ class Pipe {
   }
 }
 
-/** Resets a socket (RST) where possible, so an error on one side reads as an error on the other. */
+/**
+ * Resets a socket (RST) where possible, so an error on one side reads as an error on the other.
+ * Not once end() was called: libuv refuses to reset a socket with a shutdown pending, and Node 20
+ * then marks the handle closing without closing it — a leaked handle, and a worker whose exit
+ * spins forever waiting for it. Such a socket has sent (or queued) its FIN; destroy() it.
+ */
 function reset(s: net.Socket): void {
   if (s.destroyed) return;
-  if (!s.connecting && typeof s.resetAndDestroy === "function") {
-    try {
-      s.resetAndDestroy();
-      return;
-    } catch {
-      // not connected after all: plain destroy below
-    }
+  if (!s.connecting && !s.writableEnded && typeof s.resetAndDestroy === "function") {
+    s.resetAndDestroy();
+    return;
   }
   s.destroy();
 }

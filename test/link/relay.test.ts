@@ -157,12 +157,13 @@ describe("relay: shaping", () => {
         samples.push(performance.now() - t);
       }
       c.destroy();
-      samples.sort((x, y) => x - y);
-      return samples[samples.length >> 1]!; // median
+      // The fastest round trip: a loaded machine only ever adds (late timers), never removes.
+      return Math.min(...samples);
     };
     const base = await rtt(plain.port);
     const withDelay = await rtt(delayed.port);
-    // 2 × 10 ms, each up to 0.5 ms early (timer slack), plus timer lateness on a busy machine.
+    // 2 × 10 ms, each up to 0.5 ms early (timer slack); the fastest of 12 rarely has much lateness.
+    expect(withDelay).toBeGreaterThan(19);
     expect(withDelay - base).toBeGreaterThan(19);
     expect(withDelay - base).toBeLessThan(30);
   });
