@@ -86,6 +86,10 @@ program
     "--repeat <k>",
     "measure every step k times, each with its own ramp (repetitions are what compare judges)",
   )
+  .option(
+    "--warmup <dur>",
+    "unmeasured time before the first measurement (a fresh process is slower at first), e.g. 5s",
+  )
   .option("--header-digest", "request HeaderDigest=CRC32C")
   .option("--data-digest", "request DataDigest=CRC32C")
   .action(async (file: string, opts: RunOptions) => {

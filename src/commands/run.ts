@@ -26,6 +26,7 @@ export interface RunOptions {
   initiatorName?: string;
   maxErrors?: number;
   repeat?: string | number;
+  warmup?: string;
   link?: string;
   linkRate?: string;
   headerDigest?: boolean;
@@ -114,6 +115,7 @@ export async function runCommand(
   let initiatorName: string;
   let maxErrors: number | null;
   let repeat: number;
+  let warmupMs = 0;
   let link: RunLink | null;
   try {
     workload = loadWorkloadFile(workloadPath);
@@ -130,6 +132,11 @@ export async function runCommand(
     maxErrors =
       options.maxErrors === undefined ? defaultMaxErrors(workload) : parseMaxErrors(options.maxErrors);
     repeat = options.repeat === undefined ? 1 : parseRepeat(options.repeat);
+    if (options.warmup !== undefined) {
+      warmupMs = parseDuration(options.warmup, "--warmup");
+      if (!(warmupMs >= 0) || warmupMs > 3_600_000)
+        throw new InputError(`--warmup: must be between 0 and 1h, got ${JSON.stringify(options.warmup)}`);
+    }
     link = runLinkOf(options);
     if (options.out !== undefined && options.out.trim() === "")
       throw new InputError("--out: expected a file name");
@@ -160,6 +167,7 @@ export async function runCommand(
       allowWrite: options.allowWrite === true,
       maxErrors,
       repeat,
+      warmupMs,
       link,
       headerDigest: options.headerDigest === true,
       dataDigest: options.dataDigest === true,

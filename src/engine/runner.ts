@@ -58,6 +58,12 @@ export interface RunnerOptions {
   /** Measured repetitions of every step (run --repeat); 1 by default. */
   repeat?: number;
   /**
+   * Unmeasured time added to the ramp of the run's first repetition (run --warmup): a fresh
+   * process (JIT, caches, the target's first touches) is slower for its first seconds, so without
+   * it the first repetition is not like the others.
+   */
+  warmupMs?: number;
+  /**
    * The link: `emulate` puts the link emulator (src/link/) between the initiator and the target;
    * otherwise the spec only declares a real link the tool cannot see (run --link-rate, link-lab).
    */
@@ -258,7 +264,8 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
     let stepIndex = 0;
     let elapsedSec = 0;
     const totalSteps = allSteps.reduce((n, p) => n + p.length, 0);
-    const plannedSec = (totalSteps * repeat * (w.durationMs + w.rampTimeMs)) / 1000;
+    const warmupMs = opts.warmupMs ?? 0;
+    const plannedSec = (totalSteps * repeat * (w.durationMs + w.rampTimeMs) + warmupMs) / 1000;
 
     const onAbort = (): void => {
       interrupted = true;
@@ -284,7 +291,7 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
               session: sessionSpec,
               verifyMap,
               durationMs: w.durationMs,
-              rampMs: w.rampTimeMs,
+              rampMs: w.rampTimeMs + (stepNo === 0 && r === 0 ? warmupMs : 0),
               signal: opts.signal,
               progress,
               errors,
