@@ -166,7 +166,7 @@ for (const [spec, seconds] of [
     console.log(
       `  ${link.formatLinkSpec(parsed).padEnd(22)} ${fmt(rate / MB, 2)} MB/s of ${fmt(ceiling / MB, 2)} ` +
         `(${fmt((rate / ceiling) * 100, 1)} %); wire time / elapsed ${fmt((wireSeconds / r.seconds) * 100, 1)} %; ` +
-        `max queued ${fmt(st.up.maxQueuedBytes / 1024, 0)} KiB of ${l.queueBytes / 1024}`,
+        `max queued ${fmt(st.up.maxQueuedBytes / 1024, 0)} KiB of ${fmt(l.queueBytes / 1024, 0)} KiB`,
     );
   } finally {
     await l.stop();
