@@ -7,7 +7,7 @@
 import { InputError } from "../common/errors.js";
 import { type RunningLink, startLink } from "../link/index.js";
 import type { RelayStats } from "../link/relay.js";
-import { type LinkSpec, LinkSpecError, parseLinkSpec } from "../link/spec.js";
+import { type LinkSpec, parseLinkSpec } from "../link/spec.js";
 import { describeLink } from "../report/table.js";
 import { EXIT_OK, reportError } from "./exit.js";
 
@@ -52,12 +52,7 @@ export function parseHostPort(
 
 function specOf(text: string | undefined): LinkSpec {
   if (text === undefined) throw new InputError("--rate: expected a link such as 1gbit or 100mbit,delay=2ms");
-  try {
-    return parseLinkSpec(text, "--rate");
-  } catch (err) {
-    if (err instanceof LinkSpecError) throw new InputError(err.message);
-    throw err;
-  }
+  return parseLinkSpec(text, "--rate");
 }
 
 const kib = (b: number): string => `${Math.round(b / 1024)} KiB`;

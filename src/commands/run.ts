@@ -9,7 +9,7 @@ import { createProgress, progressMode } from "../engine/progress.js";
 import { defaultMaxErrors, type RunLink, runWorkload } from "../engine/runner.js";
 import { defaultInitiatorName, validateIscsiName } from "../iscsi/names.js";
 import { parseIscsiUrl } from "../iscsi/url.js";
-import { type LinkSpec, LinkSpecError, parseLinkSpec } from "../link/spec.js";
+import { parseLinkSpec } from "../link/spec.js";
 import { renderSummaryTable } from "../report/table.js";
 import { defaultResultPath, serializeResult, writeResult } from "../result/file.js";
 import { loadWorkloadFile } from "../workload/load.js";
@@ -53,16 +53,6 @@ export function parseRepeat(v: unknown): number {
   return n;
 }
 
-/** A link spec of --link or --link-rate; its errors are bad input (exit 2). */
-function linkSpecOf(text: string, option: string): LinkSpec {
-  try {
-    return parseLinkSpec(text, option);
-  } catch (err) {
-    if (err instanceof LinkSpecError) throw new InputError(err.message);
-    throw err;
-  }
-}
-
 /**
  * --link emulates a link in front of the target; --link-rate declares the real one the run goes
  * over (source "link-lab" when scripts/link-lab.sh runs it: ISCSI_BENCH_LINK_SOURCE=link-lab).
@@ -73,9 +63,9 @@ export function runLinkOf(o: RunOptions, env: NodeJS.ProcessEnv = process.env): 
       "--link and --link-rate: give one (--link emulates a link, --link-rate declares a real one)",
     );
   }
-  if (o.link !== undefined) return { spec: linkSpecOf(o.link, "--link"), emulate: true, source: "--link" };
+  if (o.link !== undefined) return { spec: parseLinkSpec(o.link, "--link"), emulate: true, source: "--link" };
   if (o.linkRate !== undefined) {
-    const spec = linkSpecOf(o.linkRate, "--link-rate");
+    const spec = parseLinkSpec(o.linkRate, "--link-rate");
     if (spec.bitsPerSec === 0) throw new InputError("--link-rate: a real link has a rate (e.g. 1gbit)");
     if (spec.queueBytes !== undefined)
       throw new InputError("--link-rate: queue= is an emulator setting (use --link)");

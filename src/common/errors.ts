@@ -5,5 +5,5 @@
  * so that none of them has to import it from another.
  */
 export class InputError extends Error {
-  override readonly name = "InputError";
+  override readonly name: string = "InputError";
 }

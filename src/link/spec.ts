@@ -9,6 +9,7 @@
  *
  * Bad input throws LinkSpecError naming the offending part.
  */
+import { InputError } from "../common/errors.js";
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from "./ethernet.js";
 
 export interface LinkSpec {
@@ -20,7 +21,8 @@ export interface LinkSpec {
   queueBytes?: number;
 }
 
-export class LinkSpecError extends Error {
+/** A bad link spec: bad input, so the commands exit 2. */
+export class LinkSpecError extends InputError {
   override readonly name = "LinkSpecError";
 }
 
