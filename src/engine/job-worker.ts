@@ -290,7 +290,10 @@ export default async function runJobWorker(task: WorkerTask): Promise<WorkerResu
         const sense = t.status === 2 && t.sense !== null ? parseSense(t.sense) : null;
         countError(sense !== null ? sense.text : statusName(t.status));
       }
-    } else if (slotIntended[slot]! >= measureStartMs) {
+    } else if (now >= measureStartMs && now <= endMs) {
+      // Counted by completion inside the measured window: the commands in flight when the ramp
+      // ends complete in it (and are counted), those that drain after the end do not, so that
+      // throughput is completions over the measured time without a bias at either edge.
       const op = isRead ? read : write;
       op.ios++;
       op.bytes += length;
