@@ -10,6 +10,7 @@ import { discoverCommand } from "./commands/discover.js";
 import { EXIT_USAGE, reportError } from "./commands/exit.js";
 import { infoCommand } from "./commands/info.js";
 import { type LinkCliOptions, linkCommand } from "./commands/link.js";
+import { type ReportCliOptions, reportCommand } from "./commands/report.js";
 import { type RunOptions, runCommand } from "./commands/run.js";
 import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./commands/target.js";
 import { toolVersion } from "./result/environment.js";
@@ -126,6 +127,23 @@ program
   )
   .action(async (opts: LinkCliOptions) => {
     process.exitCode = await linkCommand(opts);
+  });
+
+program
+  .command("report")
+  .description(
+    "write one self-contained HTML report of one or more results (charts, tables, compare verdict)",
+  )
+  .argument("<result.json...>", "result files, shown side by side")
+  .option("-o, --out <file>", "the HTML file (default: the first result's path with .html)")
+  .option("--title <text>", "the report's title")
+  .option("--baseline <result.json...>", "baseline results: the report adds compare's verdict on the results")
+  .option("--metric <list>", "with --baseline: metrics of the verdict (default iops,p99)")
+  .option("--threshold <list>", "with --baseline: smallest change that matters, e.g. throughput=5%,p99=10%")
+  .option("--assumed-noise <percent>", "with --baseline: run-to-run noise assumed below 4 repetitions", "10%")
+  .option("--debug", "print the stack trace of an error")
+  .action(async (files: string[], opts: ReportCliOptions) => {
+    process.exitCode = await reportCommand(files, opts);
   });
 
 targetCommandOptions(
