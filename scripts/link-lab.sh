@@ -70,6 +70,8 @@ Runs iscsi-bench over a tc-shaped veth pair between two private network namespac
   --out <dir>                   output directory (default results/link-lab-<YYYYMMDD-HHMMSS>/)
   --iperf                       also measure iperf3 on each link, both directions (the wire's ceiling)
   --iscsi-perf                  also run libiscsi's iscsi-perf 128 KiB QD8 reads against tgtd
+  --emulator                    also run every case through iscsi-bench's own link emulator
+                                (run --link <rate>) on the same veth with tc's shaping removed
   -h, --help                    this text
 
 Cases: seq-read / seq-write: sequential 128 KiB at queue depth 8; rand-read-qd1 / rand-read-qd32:
@@ -95,6 +97,7 @@ DELAY=""
 OUT=""
 DO_IPERF=0
 DO_ISCSI_PERF=0
+DO_EMULATOR=0
 
 need_arg() {
   [ "$2" -ge 2 ] || die "$1 needs a value"
@@ -110,6 +113,7 @@ while [ $# -gt 0 ]; do
     --out) need_arg "$1" $#; OUT="$2"; shift 2 ;;
     --iperf) DO_IPERF=1; shift ;;
     --iscsi-perf) DO_ISCSI_PERF=1; shift ;;
+    --emulator) DO_EMULATOR=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -379,6 +383,11 @@ shape_link() { # <rate>
   } >>"$OUT/tc.txt"
 }
 
+unshape_link() { # removes tc's shaping (the veth runs at its own speed; the emulator shapes)
+  tc -n "$NS_T" qdisc del dev "$DEV_T" root 2>/dev/null || true
+  tc -n "$NS_I" qdisc del dev "$DEV_I" root 2>/dev/null || true
+}
+
 tc_stats() { # <label>: the shaper counters after a link's cases (drops, overlimits)
   {
     echo "# after $1"
@@ -496,16 +505,22 @@ write_workload() { # <case>
 EOF
 }
 
-run_case() { # <case> <target> <rate>
-  local name="$1-$2-$3" args
+run_case() { # <case> <target> <rate> [tc|emulator]
+  local via="${4:-tc}" name="$1-$2-$3" args
+  [ "$via" = tc ] || name="$name-emulated"
   args=(run "$OUT/workload-$1.json" --target "$TARGET_URL" --allow-write --duration "${DURATION}s"
     --quiet --out "$OUT/$name.json")
-  [ "$HAVE_LINK_RATE" -eq 0 ] || args+=(--link-rate "$(link_spec "$3")")
+  if [ "$via" = emulator ]; then
+    # the same wire without tc: iscsi-bench's relay, in the initiator's namespace, shapes it
+    args+=(--link "$(link_spec "$3")")
+  elif [ "$HAVE_LINK_RATE" -eq 1 ]; then
+    args+=(--link-rate "$(link_spec "$3")")
+  fi
   log "case $name"
   local rc=0
   run_child ip netns exec "$NS_I" env ISCSI_BENCH_LINK_SOURCE=link-lab \
     timeout $((DURATION + 120)) node "$CLI" "${args[@]}" >"$OUT/$name.log" 2>&1 || rc=$?
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$MTU" "$name.json" "$rc" >>"$OUT/cases.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$MTU" "$name.json" "$rc" "$via" >>"$OUT/cases.tsv"
   if [ "$rc" -ne 0 ]; then
     log "case $name failed (exit $rc): $(tail -n 1 "$OUT/$name.log")"
     FAILED=1
@@ -576,6 +591,14 @@ for rate in "${RATES[@]}"; do
     stop_target
   done
   tc_stats "$rate"
+  if [ "$DO_EMULATOR" -eq 1 ]; then
+    unshape_link
+    for t in "${TARGETS[@]}"; do
+      start_target "$t" || { FAILED=1; stop_target; continue; }
+      for c in "${CASES[@]}"; do run_case "$c" "$t" "$rate" emulator; done
+      stop_target
+    done
+  fi
 done
 
 node "$HELPERS/summary.mjs" "$OUT" || { log "summary failed"; FAILED=1; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // summary.mjs <out dir>: the markdown table of a link-lab.sh run (summary.md, also printed) and
-// its data (summary.json). Reads cases.tsv (case, target, rate, mtu, result file, exit code), each
+// its data (summary.json). Reads cases.tsv (case, target, rate, mtu, result file, exit code, and
+// "tc" or "emulator": tc's shaping, or iscsi-bench's --link on the unshaped veth), each
 // iscsi-bench result JSON, iperf3-<rate>-<read|write>.json and iscsi-perf.tsv when present.
 //
 // Payload ceiling of one direction (what TCP/IPv4 over Ethernet can carry as iSCSI data):
@@ -83,10 +84,10 @@ function iscsiPerfBytesPerSec(file, blockBytes = 512) {
 }
 
 const rows = [];
-for (const [kase, target, rate, mtuText, file, code] of readTsv(join(out, "cases.tsv"))) {
+for (const [kase, target, rate, mtuText, file, code, via = "tc"] of readTsv(join(out, "cases.tsv"))) {
   const mtu = Number(mtuText);
   const bitsPerSec = RATE_BITS[rate];
-  const row = { case: kase, target, rate, mtu, file, exitCode: Number(code) };
+  const row = { case: kase, target, rate, mtu, file, exitCode: Number(code), via };
   const r = readJson(join(out, file));
   if (r) {
     const op = kase === "seq-write" ? "write" : "read";
@@ -132,7 +133,8 @@ lines.push(
 );
 lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const x of rows) {
-  const link = linkLabel(x.rate, x.mtu);
+  // "tc": the real shaped veth; "--link": the same veth unshaped, iscsi-bench's emulator shaping
+  const link = `${linkLabel(x.rate, x.mtu)}${x.via === "emulator" ? " (--link)" : " (tc)"}`;
   if (x.bytesPerSec === undefined) {
     lines.push(`| ${x.case} | ${x.target} | ${link} | failed (exit ${x.exitCode}) | | | | | | | |`);
     continue;
@@ -166,7 +168,8 @@ for (const key of iperfRates) {
 }
 for (const p of perf) {
   const ours = rows.find(
-    (r) => r.case === "seq-read" && r.target === "tgtd" && r.rate === p.rate && r.mtu === p.mtu,
+    (r) =>
+      r.case === "seq-read" && r.target === "tgtd" && r.rate === p.rate && r.mtu === p.mtu && r.via === "tc",
   );
   if (ours?.bytesPerSec !== undefined && p.bytesPerSec !== undefined) {
     notes.push(

@@ -147,8 +147,8 @@ describe("scripts/link-lab.sh", () => {
     expect(pct, `${got} B/s of a ${ceiling.toFixed(0)} B/s ceiling`).toBeLessThanOrEqual(100);
 
     const summary = readFileSync(join(out, "summary.md"), "utf8");
-    expect(summary).toContain("| seq-read | tgtd | 100mbit |");
-    expect(r.stdout).toContain("| seq-read | tgtd | 100mbit |");
+    expect(summary).toContain("| seq-read | tgtd | 100mbit (tc) |");
+    expect(r.stdout).toContain("| seq-read | tgtd | 100mbit (tc) |");
   }, 90_000);
 
   it("refuses a non-root user in one line, exit 2", async () => {
