@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../common/errors.js";
+import { formatJsonPath, type PathPart } from "../common/json-path.js";
 import { readUserFile } from "../common/read-file.js";
 import { resultSchema, type SchemaProblem, SUPPORTED_SCHEMA_VERSIONS, v2Problems } from "./schema.js";
 import type { RunResult } from "./types.js";
@@ -31,19 +32,6 @@ export const MISSING_IN_V1 = [
   "environment (CPU model, target identity at run time)",
   "link and link efficiency",
 ];
-
-type PathPart = string | number;
-
-/** summary.read.histogram, jobs[0].name */
-export function formatJsonPath(path: readonly PathPart[]): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(part)) out += out ? `.${part}` : part;
-    else out += `[${JSON.stringify(part)}]`;
-  }
-  return out;
-}
 
 function valueAt(root: unknown, path: readonly PathPart[]): unknown {
   let v = root;

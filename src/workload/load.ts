@@ -8,6 +8,7 @@
 import { basename, extname } from "node:path";
 import type { z } from "zod";
 import { InputError } from "../common/errors.js";
+import { formatJsonPath, type PathPart } from "../common/json-path.js";
 import { readUserFile } from "../common/read-file.js";
 import { parseDistribution } from "./distribution.js";
 import type { RawJob, RawWorkload } from "./schema.js";
@@ -30,26 +31,13 @@ export const DEFAULTS = {
   seed: 1,
 } as const;
 
-type PathPart = string | number;
-
 interface Problem {
   path: readonly PathPart[];
   message: string;
 }
 
-/** jobs[0].queueDepth, phases[1][0].name, jobs[0].blockSize["4KiB"]. */
-export function formatPath(path: readonly PathPart[]): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(part)) out += out ? `.${part}` : part;
-    else out += `[${JSON.stringify(part)}]`;
-  }
-  return out;
-}
-
 function problemText(source: string, p: Problem): string {
-  const where = formatPath(p.path);
+  const where = formatJsonPath(p.path);
   return where ? `${source}: ${where}: ${p.message}` : `${source}: ${p.message}`;
 }
 
@@ -229,7 +217,7 @@ export function resolveWorkload(raw: unknown, source: string): ResolvedWorkload 
     if (before !== undefined) {
       problems.push({
         path: [...located[i]!.path, "name"],
-        message: `duplicate job name ${JSON.stringify(name)} (also ${formatPath(located[before]!.path)})`,
+        message: `duplicate job name ${JSON.stringify(name)} (also ${formatJsonPath(located[before]!.path)})`,
       });
     } else firstIndex.set(name, i);
   });
