@@ -66,37 +66,37 @@ export interface ChartState {
   legend: string;
 }
 
+/** Runs in the page (plain JS: the tests compile without the DOM's types). */
+const CHART_STATES = `(() => {
+  const hex = (c) => [1, 3, 5].map((i) => Number.parseInt(c.slice(i, i + 2), 16));
+  return [...document.querySelectorAll(".chart")].map((el) => {
+    const canvas = el.querySelector(".u-wrap canvas");
+    const colors = (el.dataset.colors || "").split(",").filter((c) => c !== "");
+    const colorPixels = {};
+    if (canvas && canvas.width > 0 && canvas.height > 0) {
+      const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      for (const c of colors) {
+        const [r, g, b] = hex(c);
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4) {
+          if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 60 && px[i + 3] > 200) n++;
+        }
+        colorPixels[c] = n;
+      }
+    }
+    const legend = el.querySelector(".u-legend");
+    return {
+      id: el.dataset.chart || "",
+      rendered: el.dataset.rendered === "true",
+      width: canvas ? canvas.width : 0,
+      height: canvas ? canvas.height : 0,
+      colorPixels,
+      legend: legend ? legend.textContent : "",
+    };
+  });
+})()`;
+
 /** What each chart drew: its canvas size, the pixels of each series colour, its legend's text. */
 export function chartStates(page: Page): Promise<ChartState[]> {
-  return page.evaluate(() => {
-    const hex = (c: string): number[] => [1, 3, 5].map((i) => Number.parseInt(c.slice(i, i + 2), 16));
-    return [...document.querySelectorAll<HTMLElement>(".chart")].map((el) => {
-      const canvas = el.querySelector<HTMLCanvasElement>(".u-wrap canvas");
-      const colors = (el.dataset["colors"] ?? "").split(",").filter((c) => c !== "");
-      const colorPixels: Record<string, number> = {};
-      if (canvas && canvas.width > 0 && canvas.height > 0) {
-        const px = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
-        for (const c of colors) {
-          const [r, g, b] = hex(c) as [number, number, number];
-          let n = 0;
-          for (let i = 0; i < px.length; i += 4) {
-            if (
-              Math.abs(px[i]! - r) + Math.abs(px[i + 1]! - g) + Math.abs(px[i + 2]! - b) < 60 &&
-              px[i + 3]! > 200
-            )
-              n++;
-          }
-          colorPixels[c] = n;
-        }
-      }
-      return {
-        id: el.dataset["chart"] ?? "",
-        rendered: el.dataset["rendered"] === "true",
-        width: canvas?.width ?? 0,
-        height: canvas?.height ?? 0,
-        colorPixels,
-        legend: el.querySelector(".u-legend")?.textContent ?? "",
-      };
-    });
-  });
+  return page.evaluate(CHART_STATES) as Promise<ChartState[]>;
 }

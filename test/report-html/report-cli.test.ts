@@ -82,7 +82,7 @@ describe("iscsi-bench report", () => {
     expect(html).toContain(
       "records no interval histograms, only each interval&#39;s p99".replace("&#39;", "'"),
     );
-    const data = buildReportData([{ label: "old", path: copy, baseline: false, ...readResult(copy) }]);
+    const data = buildReportData([{ label: "old", baseline: false, ...readResult(copy) }]);
     const time = data.charts.find((c) => c.id === "latency-time") as LineChart;
     expect(time.series.map((s) => s.label)).toEqual(["p99"]);
     const pct = data.charts.find((c) => c.id === "percentiles") as LineChart;
