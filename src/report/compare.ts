@@ -217,7 +217,9 @@ function sideSamples(side: LoadedResult[], key: string, op: OpName, metric: Metr
       if (v === null || !(v > 0)) continue;
       reps.push(v);
       const b = batchValues(rep.intervals, op, metric);
-      batches.push(b.length >= 2 && b.every((x) => x > 0) ? b : [v]);
+      // too short for batches (under 4 intervals, or a version 1 file): the verdict then rests on
+      // the assumed run-to-run noise alone, and says so
+      batches.push(b.length >= 2 && b.every((x) => x > 0) ? b : []);
     }
   }
   return { samples: { reps, batches }, active: reps.length, total };

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { formatLinkRate } from "../link/spec.js";
 import type { Environment, LinkReport, RunResult, TargetReport } from "./types.js";
 
 let cachedVersion: string | null = null;
@@ -53,6 +54,12 @@ export function buildEnvironment(target: TargetReport, link: LinkReport | null):
   };
 }
 
+/** "100 Mbit/s emulated, MTU 1500", "1 Gbit/s declared, MTU 9000, 2 ms delay" */
+function linkText(l: LinkReport): string {
+  const delay = l.delayMs > 0 ? `, ${l.delayMs} ms delay` : "";
+  return `${formatLinkRate(l.nominalBitsPerSec)} ${l.emulated ? "emulated" : "declared"}, MTU ${l.mtu}${delay}`;
+}
+
 /** "node: v20.1.0 vs v22.0.0" lines for every environment key that differs. */
 export function environmentDiff(a: Environment | undefined, b: Environment | undefined): string[] {
   if (a === undefined || b === undefined) return [];
@@ -70,7 +77,7 @@ export function environmentDiff(a: Environment | undefined, b: Environment | und
       "target.revision": e.target.revision,
       "target.blockSize": String(e.target.blockSize),
       "target.capacityBytes": String(e.target.capacityBytes),
-      link: e.link === null ? "none" : JSON.stringify(e.link),
+      link: e.link === null ? "none" : linkText(e.link),
     };
     for (const [k, v] of Object.entries(e.negotiated ?? {})) m[`negotiated.${k}`] = String(v);
     return m;

@@ -76,6 +76,22 @@ describe("compare on result files", () => {
     expect(d.notes.some((n) => n.includes("ASSUMED run-to-run noise"))).toBe(true);
   });
 
+  it("runs too short for batches rest on the assumed noise alone: a 90 % drop is still found", () => {
+    const short = (ios: number, seed: number) => loaded(`s${seed}.json`, steady(1, 3, ios, 400, 0.02, seed));
+    const c = compareResults([short(1000, 1)], [short(100, 2)], {
+      metrics: ["iops"],
+      thresholds: { throughput: 5 },
+    });
+    expect(c.rows[0]!.method).toBe("within-run");
+    expect(c.rows[0]!.verdict).toBe("regression");
+    expect(c.rows[0]!.note).toContain("2 of 2 runs without per-second batches");
+    const same = compareResults([short(1000, 3)], [short(1000, 4)], {
+      metrics: ["iops"],
+      thresholds: { throughput: 5 },
+    });
+    expect(same.rows[0]!.verdict).toBe("inconclusive");
+  });
+
   it("an operation a side stopped doing is a regression; one neither side did is left out", () => {
     const a = loaded("a.json", steady(4, 5, 1000, 400));
     const none = loaded("b.json", [

@@ -312,7 +312,7 @@ describe("environment", () => {
     expect(environmentDiff(a, b)).toEqual([
       `cpu.count: ${a.cpu.count} vs ${a.cpu.count + 2}`,
       `cpu.model: ${a.cpu.model} vs Other CPU`,
-      `link: none vs ${JSON.stringify(link)}`,
+      "link: none vs 1 Gbit/s emulated, MTU 1500, 0.5 ms delay",
       "negotiated.headerDigest: false vs true",
       "negotiated.immediateData: (none) vs true",
       "negotiated.initialR2T: false vs (none)",
