@@ -89,11 +89,26 @@ export function defaultQueueBytes(spec: Pick<LinkSpec, "bitsPerSec" | "mtu">): n
 }
 
 /**
- * A due chunk is delivered up to this early: Node's timers have millisecond granularity, so
- * re-arming for the last fraction of a millisecond would make it up to a millisecond late instead.
- * Delivery times are fixed when a chunk is charged, so this never changes the long-run rate.
+ * A due chunk is delivered up to this early. Delivery times are fixed when a chunk is charged, so
+ * this never changes the long-run rate.
  */
-const TIMER_SLACK_MS = 0.5;
+const TIMER_SLACK_MS = 0.05;
+
+/**
+ * Node's timers have millisecond granularity and fire late, so a wait shorter than a timer's
+ * granularity (a 4 KiB read on a 100 Mbit/s link serialises in 0.35 ms) is slept precisely instead:
+ * Atomics.wait on a private cell, a futex sleep that costs no CPU. This thread does nothing but
+ * relay, so a short sleep only delays its other sockets by as much; the sleeping per event-loop
+ * turn is bounded by SLEEP_BUDGET_MS, after which the pipe yields one turn (setImmediate) and goes
+ * on. Measured with QD1 4 KiB reads over an emulated 100 Mbit/s link: timers alone carried 66 % of
+ * the payload ceiling.
+ */
+const PRECISE_WAIT_MS = 1;
+const SLEEP_BUDGET_MS = 0.5;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepMs(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
 
 const PAUSE_BLOCKED = 1;
 const PAUSE_QUEUE = 2;
@@ -121,6 +136,8 @@ class LinkDirection {
   readonly delayMs: number;
   readonly mtu: number;
   readonly clock: Clock;
+  /** Real time: short waits may be slept (a fake clock in tests never advances while asleep). */
+  readonly precise: boolean;
   readonly stats = emptyStats();
   readonly pipes = new Set<Pipe>();
   /** Debt (wire bytes) above which sources pause, and at or below which they resume. */
@@ -135,6 +152,7 @@ class LinkDirection {
     this.mtu = spec.mtu || DEFAULT_MTU;
     this.delayMs = spec.delayMs;
     this.clock = clock;
+    this.precise = clock === monotonicClock;
     this.bucket =
       spec.bitsPerSec > 0
         ? new TokenBucket({
@@ -216,9 +234,14 @@ class Pipe {
   private blocked = false;
   private pauseFlags = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private readonly direct: boolean;
   private readonly onTimer = (): void => {
     this.timer = null;
+    this.flush();
+  };
+  private readonly onImmediate = (): void => {
+    this.immediate = null;
     this.flush();
   };
   readonly onData = (chunk: Buffer): void => this.receive(chunk);
@@ -297,9 +320,14 @@ class Pipe {
     if (this.buffered > s.maxBufferedBytes) s.maxBufferedBytes = this.buffered;
   }
 
+  /** Waits for the head chunk: a timer, or (a wait too short for one, on the real clock) a flush. */
   private arm(now: number): void {
-    if (this.head === this.chunks.length) return;
+    if (this.head === this.chunks.length || this.immediate !== null) return;
     const ms = this.due[this.head]! - now - TIMER_SLACK_MS;
+    if (ms < PRECISE_WAIT_MS && this.link.precise) {
+      this.immediate = setImmediate(this.onImmediate);
+      return;
+    }
     this.timer = setTimeout(this.onTimer, Math.max(ms, 1));
   }
 
@@ -311,12 +339,21 @@ class Pipe {
     }
   }
 
-  /** Writes every due chunk, then arms the timer for the next one. */
+  /** Writes every due chunk (sleeping precisely for short waits, within budget), then arms the next. */
   private flush(): void {
-    const now = this.link.clock.now();
-    const limit = now + TIMER_SLACK_MS;
+    let now = this.link.clock.now();
+    let limit = now + TIMER_SLACK_MS;
+    let slept = 0;
     while (this.head < this.chunks.length && !this.blocked) {
-      if (this.due[this.head]! > limit) break;
+      if (this.due[this.head]! > limit) {
+        const wait = this.due[this.head]! - limit;
+        if (!this.link.precise || wait >= PRECISE_WAIT_MS || slept + wait > SLEEP_BUDGET_MS) break;
+        sleepMs(wait);
+        slept += wait;
+        now = this.link.clock.now();
+        limit = now + TIMER_SLACK_MS;
+        continue;
+      }
       const chunk = this.chunks[this.head]!;
       this.chunks[this.head] = undefined;
       this.head++;
@@ -342,6 +379,8 @@ class Pipe {
   dispose(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.immediate = null;
     this.chunks.length = 0;
     this.due.length = 0;
     this.head = 0;
