@@ -12,6 +12,7 @@ export type CompareFormat = "table" | "markdown" | "json";
 export const COMPARE_FORMATS: readonly CompareFormat[] = ["table", "markdown", "json"];
 
 export const COMPARE_JSON_VERSION = 1;
+export const COMPARE_VERDICT_COLUMN = 8;
 
 /** The metric's value with its unit: "25332 IOPS", "3320 MB/s", "1.15ms". */
 export function formatMetricValue(row: Pick<CompareRow, "metric">, v: number): string {
@@ -78,7 +79,8 @@ export function summaryLine(c: Comparison): string {
   return parts.join(", ");
 }
 
-const HEAD = [
+/** The columns of every rendering of the verdict table (terminal, markdown, HTML). */
+export const COMPARE_HEADER = [
   "job",
   "qd",
   "op",
@@ -92,7 +94,8 @@ const HEAD = [
   "needs",
 ];
 
-function cells(c: Comparison, r: CompareRow): string[] {
+/** One row's cells as text (the verdict at COMPARE_VERDICT_COLUMN). */
+export function compareCells(c: Comparison, r: CompareRow): string[] {
   return [
     stepLabel(c, r),
     String(r.queueDepth),
@@ -110,7 +113,7 @@ function cells(c: Comparison, r: CompareRow): string[] {
 
 export function renderCompareTable(c: Comparison): string {
   const table = new Table({
-    head: HEAD,
+    head: COMPARE_HEADER,
     style: { head: [], border: [] },
     colAligns: [
       "left",
@@ -126,13 +129,14 @@ export function renderCompareTable(c: Comparison): string {
       "right",
     ],
   });
-  for (const r of c.rows) table.push(cells(c, r));
+  for (const r of c.rows) table.push(compareCells(c, r));
   const lines = [headerLine(c), table.toString(), summaryLine(c)];
-  lines.push(...legend(c).map((l) => `note: ${l}`));
+  lines.push(...compareNotes(c).map((l) => `note: ${l}`));
   return lines.join("\n");
 }
 
-function legend(c: Comparison): string[] {
+/** What a reader must know under the table: the interval, the notes, the methods used. */
+export function compareNotes(c: Comparison): string[] {
   const out = [
     "interval: of the change, corrected for the metrics compared (at most 5 % chance of any false verdict); needs: repetitions per side a clear verdict would take",
   ];
@@ -164,17 +168,17 @@ export function renderCompareMarkdown(c: Comparison): string {
     `${summaryLine(c)} · baseline: ${c.baseline.length} file(s), candidate: ${c.candidate.length} file(s)`,
   );
   lines.push("");
-  lines.push(`| ${HEAD.join(" | ")} |`);
+  lines.push(`| ${COMPARE_HEADER.join(" | ")} |`);
   lines.push(
-    `|${HEAD.map((_h, i) => (i === 1 || (i >= 4 && i <= 7) || i >= 9 ? " ---: " : " --- ")).join("|")}|`,
+    `|${COMPARE_HEADER.map((_h, i) => (i === 1 || (i >= 4 && i <= 7) || i >= 9 ? " ---: " : " --- ")).join("|")}|`,
   );
   for (const r of c.rows) {
-    const row = cells(c, r).map(mdEscape);
-    row[8] = VERDICT_MARK[r.verdict];
+    const row = compareCells(c, r).map(mdEscape);
+    row[COMPARE_VERDICT_COLUMN] = VERDICT_MARK[r.verdict];
     lines.push(`| ${row.join(" | ")} |`);
   }
   lines.push("");
-  for (const n of legend(c)) lines.push(`- ${mdEscape(n)}`);
+  for (const n of compareNotes(c)) lines.push(`- ${mdEscape(n)}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -21,7 +21,8 @@ export function formatRate(n: number): string {
 const CYAN = "\x1b[36m";
 const RESET = "\x1b[39m";
 
-const HEAD = [
+/** The summary table's columns (the terminal's and the HTML report's). */
+export const SUMMARY_HEADER = [
   "job",
   "qd",
   "op",
@@ -40,7 +41,8 @@ const HEAD = [
   "reconn",
 ];
 
-function opCells(op: OpSummary): string[] {
+/** One operation's cells: IOPS, MB/s, MiB/s and the latency figures. */
+export function opCells(op: OpSummary): string[] {
   const l = op.latencyUs;
   return [
     formatRate(op.iops),
@@ -141,9 +143,9 @@ export function renderSummaryTable(result: RunResult, color: boolean): string {
   // The caller decides about colour (a colour TTY, NO_COLOR unset); cli-table3's own styling
   // would ask its colour library, which turns itself off whenever CI is set, so write the codes here.
   const table = new Table({
-    head: color ? HEAD.map((h) => `${CYAN}${h}${RESET}`) : HEAD,
+    head: color ? SUMMARY_HEADER.map((h) => `${CYAN}${h}${RESET}`) : SUMMARY_HEADER,
     style: { head: [], border: [] },
-    colAligns: ["left", "right", "left", ...HEAD.slice(3).map(() => "right" as const)],
+    colAligns: ["left", "right", "left", ...SUMMARY_HEADER.slice(3).map(() => "right" as const)],
   });
   for (const j of result.jobs) {
     for (const row of opRows(j.name, String(j.queueDepth), j.read, j.write, j.errors, j.reconnects)) {

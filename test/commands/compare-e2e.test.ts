@@ -32,7 +32,9 @@ function workloadFile(name: string, rate: number | null): string {
 
 async function run(name: string, rate: number | null): Promise<string> {
   const out = join(dir, `${name}.json`);
-  const r = await runCli(["run", workloadFile(name, rate), "--repeat", "5", "--quiet", "--out", out], dir);
+  // a warm-up, so that the first repetition of the fresh process is like the others
+  const args = ["run", workloadFile(name, rate), "--repeat", "5", "--warmup", "2s", "--quiet", "--out", out];
+  const r = await runCli(args, dir);
   expect(r.code, r.stderr).toBe(0);
   return out;
 }
@@ -65,7 +67,10 @@ describe("compare on real runs", () => {
 
   it("a candidate throttled by rate to half of the baseline's IOPS: exit 1, the drop and its interval shown", async () => {
     const base = JSON.parse(readFileSync(baseline, "utf8"));
-    const half = Math.max(50, Math.round(base.summary.read.iops / 2));
+    // half of the slowest baseline repetition: every candidate repetition is slower than every
+    // baseline one, however the shared machine's noise spread the baseline
+    const slowest = Math.min(...base.jobs[0].repetitions.map((x: { read: { iops: number } }) => x.read.iops));
+    const half = Math.max(50, Math.round(slowest / 2));
     const slow = await run("slow", half);
     const r = await compare([baseline, "--against", slow]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -73,7 +78,7 @@ describe("compare on real runs", () => {
     expect(row).toContain("REGRESSION");
     const change = Number(/│\s*−(\d+(?:\.\d+)?)%\s*│/.exec(row)![1]);
     expect(change).toBeGreaterThan(35);
-    expect(change).toBeLessThan(65);
+    expect(change).toBeLessThan(90);
     expect(row).toMatch(/\[−\d+(\.\d+)?%, −\d+(\.\d+)?%\]/); // the whole interval below zero
     expect(r.stdout).toContain("workload differs outside the fingerprint: jobs.reader.rate");
     const md = await compare([baseline, "--against", slow, "--format", "markdown"]);

@@ -5,52 +5,10 @@
  * With several results each one is a column and the rows whose values differ are marked.
  */
 import type { OpSummary, RunResult } from "../../result/types.js";
-import { describeLink, formatBitsPerSec, formatLatencyUs, formatRate } from "../table.js";
+import { formatBytes, formatDuration } from "../../workload/units.js";
+import { describeLink, formatBitsPerSec, formatRate, opCells, SUMMARY_HEADER } from "../table.js";
 import { opsOf, type ReportRun } from "./data.js";
 import { esc, list, table } from "./html.js";
-
-const SUMMARY_HEAD = [
-  "job",
-  "qd",
-  "op",
-  "IOPS",
-  "MB/s",
-  "MiB/s",
-  "min",
-  "mean",
-  "p50",
-  "p90",
-  "p99",
-  "p99.9",
-  "p99.99",
-  "max",
-  "errors",
-  "reconn",
-];
-
-function opCells(op: OpSummary): string[] {
-  const l = op.latencyUs;
-  return [
-    formatRate(op.iops),
-    formatRate(op.bytesPerSec / 1e6),
-    formatRate(op.bytesPerSec / 1048576),
-    ...[l.min, l.mean, l.p50, l.p90, l.p99, l.p99_9, l.p99_99, l.max].map(formatLatencyUs),
-  ];
-}
-
-/** "1 GiB", "128 KiB", "4096 B". */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && v % 1024 === 0 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v} ${units[u]}`;
-}
-
-const ms = (v: number): string => (v % 1000 === 0 ? `${v / 1000} s` : `${v} ms`);
 
 /** The run summary: every job step and the total, one row per operation (as in the terminal). */
 export function summaryTable(runs: ReportRun[]): string {
@@ -86,7 +44,7 @@ export function summaryTable(runs: ReportRun[]): string {
   }
   const offset = many ? 1 : 0;
   return table({
-    head: [...(many ? ["result"] : []), ...SUMMARY_HEAD],
+    head: [...(many ? ["result"] : []), ...SUMMARY_HEADER],
     rows,
     rowClass,
     numeric: [1, ...Array.from({ length: 13 }, (_, i) => i + 3)].map((i) => i + offset),
@@ -195,7 +153,7 @@ function workloadValue(key: string, v: unknown): string {
   if (v === null || v === undefined) return "none";
   if (typeof v === "number" && (key === "size" || key === "offset" || key === "maxBytes"))
     return formatBytes(v);
-  if (typeof v === "number" && key.endsWith("Ms")) return ms(v);
+  if (typeof v === "number" && key.endsWith("Ms")) return formatDuration(v);
   if (key === "blockSizes" && Array.isArray(v)) {
     const bs = v as Array<{ bytes: number; weight: number }>;
     const total = bs.reduce((n, b) => n + b.weight, 0);
