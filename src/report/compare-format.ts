@@ -164,9 +164,7 @@ export function renderCompareMarkdown(c: Comparison): string {
   const status = c.counts.regression > 0 ? "❌ regression" : "✅ no regression";
   lines.push(`### iscsi-bench compare: ${status}`);
   lines.push("");
-  lines.push(
-    `${summaryLine(c)} · baseline: ${c.baseline.length} file(s), candidate: ${c.candidate.length} file(s)`,
-  );
+  lines.push(`**${summaryLine(c)}** · ${headerLine(c)}`);
   lines.push("");
   lines.push(`| ${COMPARE_HEADER.join(" | ")} |`);
   lines.push(
