@@ -3,7 +3,7 @@
  * reuses its working directory: `rm -rf` the clone, clone again, `npm ci`, `npx iscsi-bench run`.
  * tsc writes dist/cli.js without its execute bit, and npx, finding its cached link for that path,
  * does not set it again (`sh: 1: iscsi-bench: Permission denied` on the second clone);
- * scripts/make-executable.mjs sets it in the build. Both rounds use the default npm cache, so the
+ * scripts/post-build.mjs sets it in the build. Both rounds use the default npm cache, so the
  * second round finds what the first left there. It clones HEAD: it tests what is committed.
  */
 import { spawn } from "node:child_process";

@@ -68,7 +68,10 @@ describe("run --link", () => {
       `--link 100mbit: ${(got / 1e6).toFixed(3)} MB/s of a ${(ceiling / 1e6).toFixed(3)} MB/s ceiling (${((got / ceiling) * 100).toFixed(1)} %)`,
     );
     expect(got / ceiling).toBeGreaterThanOrEqual(0.9);
-    expect(got / ceiling).toBeLessThanOrEqual(1.0);
+    // At most the ceiling, give or take the one 128 KiB read whose transfer straddles the start or
+    // the end of the measured time (I/Os are counted whole, by completion; the link carries them
+    // one after another).
+    expect(got).toBeLessThanOrEqual(ceiling + 131072 / r.durationSec);
     const e = r.summary.efficiency.read;
     expect(e.payloadCeilingBytesPerSec).toBe(Math.round(ceiling));
     expect(e.ofPayloadCeilingPct).toBeCloseTo((got / ceiling) * 100, 1);

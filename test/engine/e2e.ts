@@ -26,7 +26,7 @@ const sleepSync = (ms: number): void => {
  * emit. Test files running in parallel take turns (a lock directory), so no file is half-written
  * while another test starts workers from it.
  */
-/** True when dist/ was built (by this helper) after the last change under src/. */
+/** True when dist/ was built (by npm run build or by this helper) after the last change under src/. */
 function distIsCurrent(): boolean {
   if (!existsSync(STAMP) || !existsSync(CLI)) return false;
   const built = statSync(STAMP).mtimeMs;

@@ -16,7 +16,6 @@ import { haveBinary, requirePeers } from "../helpers/peers.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SCRIPT = resolve(ROOT, "scripts/link-lab.sh");
-const CLI = resolve(ROOT, "dist/cli.js");
 
 if (process.getuid?.() !== 0) {
   throw new Error("test/link/link-lab.test.ts needs root (network namespaces and tc): run it as root");
@@ -123,17 +122,14 @@ describe("scripts/link-lab.sh", () => {
     expect(result.interrupted).toBe(false);
     expect(result.summary.errors).toBe(0);
 
-    // The link is recorded when `run` has --link-rate (another change adds it): then it must be there.
-    const help = execFileSync(process.execPath, [CLI, "run", "--help"], { encoding: "utf8" });
-    if (help.includes("--link-rate") || result.link !== undefined) {
-      expect(result.link).toMatchObject({
-        nominalBitsPerSec: 100e6,
-        mtu: 1500,
-        delayMs: 0,
-        emulated: false,
-        source: "link-lab",
-      });
-    }
+    // The script declares the link it made (run --link-rate, ISCSI_BENCH_LINK_SOURCE=link-lab).
+    expect(result.link).toEqual({
+      nominalBitsPerSec: 100e6,
+      mtu: 1500,
+      delayMs: 0,
+      emulated: false,
+      source: "link-lab",
+    });
 
     // Reads: the target's Data-In PDUs carry at most the initiator's declared
     // MaxRecvDataSegmentLength, and never more than the 128 KiB of one read.
@@ -144,7 +140,10 @@ describe("scripts/link-lab.sh", () => {
     const got = result.summary.read.bytesPerSec as number;
     const pct = (100 * got) / ceiling;
     expect(pct, `${got} B/s of a ${ceiling.toFixed(0)} B/s ceiling`).toBeGreaterThanOrEqual(90);
-    expect(pct, `${got} B/s of a ${ceiling.toFixed(0)} B/s ceiling`).toBeLessThanOrEqual(100);
+    // at most the ceiling, give or take the one 128 KiB read whose transfer straddles an edge of the
+    // measured time (I/Os are counted whole, by completion)
+    const slack = (100 * 131072) / Number(result.durationSec) / ceiling;
+    expect(pct, `${got} B/s of a ${ceiling.toFixed(0)} B/s ceiling`).toBeLessThanOrEqual(100 + slack);
 
     const summary = readFileSync(join(out, "summary.md"), "utf8");
     expect(summary).toContain("| seq-read | tgtd | 100mbit (tc) |");
