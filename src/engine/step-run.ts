@@ -7,10 +7,9 @@
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import type { Piscina } from "piscina";
 import { mergeInto, newLatencyHistogram } from "../result/histogram.js";
-import { newOpAccumulator, type OpAccumulator } from "../result/op.js";
+import { addToAccumulator, decodeOp, newOpAccumulator, type OpAccumulator } from "../result/op.js";
 import {
-  addEncodedOp,
-  addIntervalPart,
+  addIntervalAccumulator,
   addSenseCounts,
   type IntervalAccumulator,
   MAX_VERIFY_FAILURES,
@@ -126,13 +125,15 @@ export async function runStepOnce(
     }
   };
 
-  // Once per worker per second: reduce the worker's interval into its job and into the step.
+  // Once per worker per second: decode the worker's interval once and add it into its job's total,
+  // its job's interval and the step's interval (the timeline).
   const onInterval = (acc: JobRepAcc, m: IntervalMessage): void => {
-    addEncodedOp(acc.read, m.read);
-    addEncodedOp(acc.write, m.write);
+    const part = { read: decodeOp(m.read), write: decodeOp(m.write), errors: m.errors, ms: m.ms };
+    addToAccumulator(acc.read, part.read);
+    addToAccumulator(acc.write, part.write);
     acc.errors += m.errors;
-    addIntervalPart(acc.intervals, m.index, m);
-    addIntervalPart(intervals, m.index, m);
+    addIntervalAccumulator(acc.intervals, m.index, part);
+    addIntervalAccumulator(intervals, m.index, part);
     ctx.errors.total += m.errors;
     const max = ctx.errors.max;
     if (max !== null && ctx.errors.total > max && failure === null) {

@@ -12,7 +12,7 @@
  */
 import { InputError } from "../common/errors.js";
 import { decodeHistogram, encodeHistogram, mergeInto } from "./histogram.js";
-import { type EncodedOp, newOpAccumulator, type OpAccumulator, summarizeOp } from "./op.js";
+import { addToAccumulator, type EncodedOp, newOpAccumulator, type OpAccumulator, summarizeOp } from "./op.js";
 import type {
   Interval,
   IntervalOp,
@@ -86,13 +86,26 @@ export function addIntervalPart(
   index: number,
   part: { read: EncodedOp; write: EncodedOp; errors: number; ms: number },
 ): void {
+  const read = newOpAccumulator();
+  const write = newOpAccumulator();
+  addEncodedOp(read, part.read);
+  addEncodedOp(write, part.write);
+  addIntervalAccumulator(intervals, index, { read, write, errors: part.errors, ms: part.ms });
+}
+
+/** The same, for a part already decoded (one decode serves every whole the part belongs to). */
+export function addIntervalAccumulator(
+  intervals: Map<number, IntervalAccumulator>,
+  index: number,
+  part: IntervalAccumulator,
+): void {
   let iv = intervals.get(index);
   if (iv === undefined) {
     iv = newIntervalAccumulator();
     intervals.set(index, iv);
   }
-  addEncodedOp(iv.read, part.read);
-  addEncodedOp(iv.write, part.write);
+  addToAccumulator(iv.read, part.read);
+  addToAccumulator(iv.write, part.write);
   iv.errors += part.errors;
   if (part.ms > iv.ms) iv.ms = part.ms;
 }
