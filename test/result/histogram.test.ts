@@ -9,22 +9,9 @@ import {
   recordUs,
 } from "../../src/result/histogram.js";
 import { decodeOp, encodeOp, newOpAccumulator, summarizeOp } from "../../src/result/op.js";
+import { latencyValues } from "../helpers/latency-values.js";
 
-/** Deterministic pseudo-random values spanning µs to seconds (xorshift32). */
-function values(n: number, seed: number): number[] {
-  let x = seed >>> 0 || 1;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const exp = x % 7; // 1 µs .. 10 s
-    out.push(1 + ((x >>> 3) % 10 ** exp));
-  }
-  return out;
-}
+const values = (n: number, seed: number): number[] => latencyValues(n, seed, 7);
 
 describe("latency histograms", () => {
   it("merging per-worker histograms equals one histogram fed all values", () => {

@@ -33,26 +33,13 @@ import type {
   VerifyMismatchReport,
   VerifySummary,
 } from "../../src/result/types.js";
+import { latencyValues } from "../helpers/latency-values.js";
 import { buildFixtureResult } from "./fixture.js";
 
 /** A real schemaVersion 1 file (iscsi-bench 0.1.0, seq-read, 1 s). */
 const V1_FILE = new URL("./fixtures/v1-seq-read.json", import.meta.url).pathname;
 
-/** Deterministic pseudo-random latencies (µs) spanning 1 µs to 10 s: xorshift32, log-spread. */
-function values(n: number, seed: number): number[] {
-  let x = seed >>> 0 || 1;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const exp = x % 8; // 10^0 .. 10^7 µs
-    out.push(1 + ((x >>> 3) % 10 ** exp));
-  }
-  return out;
-}
+const values = (n: number, seed: number): number[] => latencyValues(n, seed, 8);
 
 const PERCENTILES = [0.1, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100];
 
