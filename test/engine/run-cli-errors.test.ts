@@ -87,6 +87,21 @@ const CASES: Array<[string, string[], string]> = [
     "iscsi-bench: error: the workload writes: LUN 1 of iscsi://alice%***@127.0.0.1:3260/iqn.2000-01.com.example:t/1 would be overwritten; pass --allow-write to proceed",
   ],
   ["an empty --out", ["run", "ok.json", "--out", ""], "iscsi-bench: error: --out: expected a file name"],
+  [
+    "a --repeat of 0",
+    ["run", "ok.json", "--repeat", "0"],
+    'iscsi-bench: error: --repeat: expected an integer from 1 to 100, got "0"',
+  ],
+  [
+    "a --warmup that is not a duration",
+    ["run", "ok.json", "--warmup", "soon"],
+    'iscsi-bench: error: --warmup: expected a duration such as 30, "500ms", "30s", "2m" or "1h", got "soon"',
+  ],
+  [
+    "a --warmup over an hour",
+    ["run", "ok.json", "--warmup", "2h"],
+    'iscsi-bench: error: --warmup: must be between 0 and 1h, got "2h"',
+  ],
   ["an unknown option", ["run", "ok.json", "--bogus"], "error: unknown option '--bogus'"],
   ["no workload", ["run"], "error: missing required argument 'workload.json'"],
 ];
