@@ -30,6 +30,7 @@ import type { Connection, ConnectionHandler } from "./connection.js";
 import { SessionError } from "./errors.js";
 import { connectAndLogin, type LoginResult, type SessionType } from "./login.js";
 import { serialAdd, serialGt, serialLe, serialLt } from "./serial.js";
+import { newRecoveryCounters, type RecoveryCounters } from "./recovery-stats.js";
 import { newScsiTask, type ScsiTask } from "./task.js";
 
 export interface SessionOptions {
@@ -46,10 +47,24 @@ export interface SessionOptions {
   dataDigest?: boolean;
   /** Our proposals (MaxBurstLength, ImmediateData, ...). */
   params?: Partial<OperationalParams>;
-  /** Connect, login, and per-command timeout; default 15000. */
+  /** Connect and login timeout (each attempt); default 15000. */
   timeoutMs?: number;
-  /** Initiator NOP-Out keep-alive interval; 0 disables; default 5000. */
+  /**
+   * A command without an answer this long is aborted (ABORT TASK, then LUN RESET, then the
+   * connection is dropped and recovered); default 30000 (run --command-timeout).
+   */
+  commandTimeoutMs?: number;
+  /** Initiator NOP-Out keep-alive interval on an idle or stalled connection; 0 disables; default 5000. */
   nopIntervalMs?: number;
+  /** A NOP-Out ping unanswered this long means the connection is dead; default 10000 (run --noop-timeout). */
+  noopTimeoutMs?: number;
+  /**
+   * After a connection loss, how long to keep trying to reinstate the session before failing the
+   * outstanding commands; 0 fails them at once; default 120000 (run --recovery-timeout).
+   */
+  recoveryTimeoutMs?: number;
+  /** Called for each recovery event, for logs (never with secrets). */
+  onEvent?: (message: string) => void;
   /** First CmdSN of the session (default 1); tests use values near 2^32 to exercise wrap-around. */
   initialCmdSN?: number;
 }
@@ -70,6 +85,8 @@ export interface Session {
   readonly inFlight: number;
   /** Waiting for the CmdSN window. */
   readonly queued: number;
+  /** What recovery did so far (cumulative, updated in place). */
+  readonly recovery: RecoveryCounters;
   /** Hot path: never throws; task.done is called exactly once. Queues inside when the CmdSN window (MaxCmdSN) is closed. */
   submit(task: ScsiTask): void;
   /** Convenience for control commands: retries once on a UNIT ATTENTION. Rejects only on transport errors. */
@@ -177,6 +194,7 @@ function resetResult(task: ScsiTask): void {
   task.dataInTransferred = 0;
   task.residual = 0;
   task.error = null;
+  task.reissued = 0;
 }
 
 /** A FIFO of slots waiting for the CmdSN window (grows, never shrinks; no per-push allocation once warm). */
@@ -215,6 +233,7 @@ export class InitiatorSession implements Session {
   readonly tsih: number;
   readonly targetPortalGroupTag: number | null;
   readonly targetAlias: string | null;
+  readonly recovery: RecoveryCounters = newRecoveryCounters();
 
   private readonly conn: Connection;
   private readonly timeoutMs: number;

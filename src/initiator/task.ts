@@ -33,6 +33,12 @@ export interface ScsiTask {
   residual: number;
   /** Set when the task failed at the transport level (connection lost, aborted, timeout, protocol). */
   error: Error | null;
+  /**
+   * How many times the session sent this command again as a new task (new ITT and CmdSN) after
+   * losing the connection it was in flight on (0: it went out once). A write with `reissued > 0`
+   * may have reached the medium more than once; its blocks are "old or new" until it returns GOOD.
+   */
+  reissued: number;
 }
 
 export function newScsiTask(done: (task: ScsiTask) => void): ScsiTask {
@@ -52,5 +58,6 @@ export function newScsiTask(done: (task: ScsiTask) => void): ScsiTask {
     dataInTransferred: 0,
     residual: 0,
     error: null,
+    reissued: 0,
   };
 }
