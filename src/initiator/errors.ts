@@ -58,3 +58,19 @@ export class LoginError extends Error {
 export class SessionError extends Error {
   override readonly name = "SessionError";
 }
+
+/**
+ * The session could not be reinstated within the recovery timeout: the outstanding commands end
+ * with this error. `waitedMs` is how long the initiator kept trying.
+ */
+export class RecoveryTimeoutError extends Error {
+  override readonly name = "RecoveryTimeoutError";
+  constructor(
+    readonly waitedMs: number,
+    readonly cause: string,
+  ) {
+    super(
+      `no session for ${(waitedMs / 1000).toFixed(1)} s: gave up recovering after the recovery timeout (${cause})`,
+    );
+  }
+}
