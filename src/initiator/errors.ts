@@ -67,10 +67,10 @@ export class RecoveryTimeoutError extends Error {
   override readonly name = "RecoveryTimeoutError";
   constructor(
     readonly waitedMs: number,
-    readonly cause: string,
+    readonly lastError: string,
   ) {
     super(
-      `no session for ${(waitedMs / 1000).toFixed(1)} s: gave up recovering after the recovery timeout (${cause})`,
+      `no session for ${(waitedMs / 1000).toFixed(1)} s: gave up recovering after the recovery timeout (${lastError})`,
     );
   }
 }
