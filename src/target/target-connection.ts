@@ -8,7 +8,6 @@
 import type { Socket } from "node:net";
 import { encodeBhs } from "../iscsi/encode.js";
 import type { ProtocolError } from "../iscsi/errors.js";
-import { type FramerOptions, type FrameSink, PduFramer } from "../iscsi/framer.js";
 import { decodeLun, encodeLun } from "../iscsi/lun.js";
 import type { OperationalParams } from "../iscsi/params.js";
 import {
@@ -34,6 +33,8 @@ import {
 } from "../iscsi/pdu.js";
 import { buildText, parseText, splitText, TextAssembler, type TextPairs } from "../iscsi/text.js";
 import { buildFixedSense } from "../scsi/sense.js";
+import { TransportError } from "../transport/errors.js";
+import { PduTransport, type TransportHandler } from "../transport/pdu-transport.js";
 import type { Acl } from "./acl.js";
 import {
   executeWithoutLun,
@@ -44,7 +45,6 @@ import {
   type ScsiCommandOut,
 } from "./logical-unit.js";
 import type { ResolvedTargetOptions } from "./options.js";
-import { PduWriter } from "./pdu-writer.js";
 import { type LoginIdentity, TargetLogin } from "./target-login.js";
 import { cdbWriteLength, withTransferLength } from "./write-length.js";
 
@@ -62,7 +62,6 @@ export interface ConnectionHost {
   closed(conn: TargetConnection): void;
 }
 
-const LOGIN_MAX_SEGMENT = 8192; // RFC 7143 13.12: the default MaxRecvDataSegmentLength applies during login
 const EMPTY = Buffer.alloc(0);
 const MAX_ABORTED_REMEMBERED = 256;
 const MAX_TEXT_BYTES = 64 * 1024;
@@ -128,14 +127,10 @@ class Task {
 
 type Phase = "login" | "full" | "closed";
 
-export class TargetConnection implements FrameSink {
+export class TargetConnection implements TransportHandler {
   private phase: Phase = "login";
-  private readonly framer = new PduFramer({
-    headerDigest: false,
-    dataDigest: false,
-    maxDataSegmentLength: LOGIN_MAX_SEGMENT,
-  } satisfies FramerOptions);
-  private readonly writer: PduWriter;
+  /** The socket, framing, sending, counters and fault hooks of this connection. */
+  readonly transport: PduTransport;
   private readonly login: TargetLogin;
   private identity: LoginIdentity | null = null;
   private params: OperationalParams | null = null;
@@ -148,7 +143,6 @@ export class TargetConnection implements FrameSink {
   private readonly pool: Task[] = [];
   private readonly aborted: number[] = [];
   private nextTag = 1;
-  private paused = false;
   private pendingWriteBytes = 0;
   private nopTimer: NodeJS.Timeout | null = null;
   private nopOutstanding = 0;
@@ -163,12 +157,13 @@ export class TargetConnection implements FrameSink {
   readonly remote: string;
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly host: ConnectionHost,
   ) {
-    this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
+    // a slow reader must not make the target buffer every response: reading pauses meanwhile
+    this.transport = new PduTransport(socket, { pauseReadingOnBackpressure: true });
+    this.remote = this.transport.remote;
     this.window = host.config.commandWindow;
-    this.writer = new PduWriter(socket, () => this.backpressure());
     this.login = new TargetLogin({
       targetName: host.config.iqn,
       chap: host.config.chap,
@@ -229,11 +224,7 @@ export class TargetConnection implements FrameSink {
       bufferOffset: 0,
       desiredDataTransferLength: 0,
     };
-    socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", () => this.destroy());
-    socket.on("close", () => this.destroy());
-    socket.on("drain", () => this.resume());
+    this.transport.handler = this;
   }
 
   get sessionKey(): string | null {
@@ -251,15 +242,14 @@ export class TargetConnection implements FrameSink {
 
   // ---------------------------------------------------------------- input
 
-  private onData(chunk: Buffer): void {
-    if (this.phase === "closed") return;
-    try {
-      this.framer.push(chunk, this);
-    } catch {
-      // framing error (impossible length, header digest): this connection cannot resync; what was
-      // already answered still goes out
-      this.destroy(true);
-    }
+  onError(err: Error): void {
+    // framing error (impossible length, header digest): this connection cannot resync; what was
+    // already answered still goes out. A socket error leaves nothing to send.
+    this.destroy(!(err instanceof TransportError && err.kind === "socket"));
+  }
+
+  onClose(): void {
+    this.destroy();
   }
 
   onPdu(pdu: Pdu): void {
@@ -338,10 +328,10 @@ export class TargetConnection implements FrameSink {
     this.statSN = (this.statSN + 1) >>> 0;
     res.expCmdSN = this.expCmdSN;
     res.maxCmdSN = this.maxCmdSN;
-    this.writer.send(res);
+    this.transport.send(res);
     if (step.kind === "fail") {
       this.phase = "closed";
-      this.socket.end();
+      this.transport.end();
       setTimeout(() => this.destroy(), 1000).unref();
       return;
     }
@@ -357,13 +347,11 @@ export class TargetConnection implements FrameSink {
     };
     this.phase = "full";
     // digests start right after the final login response (RFC 7143 13.1)
-    this.framer.setOptions({
-      headerDigest: step.params.headerDigest,
-      dataDigest: step.params.dataDigest,
-      maxDataSegmentLength: step.params.maxRecvDataSegmentLength,
-    });
-    this.writer.headerDigest = step.params.headerDigest;
-    this.writer.dataDigest = step.params.dataDigest;
+    this.transport.setNegotiated(
+      step.params.headerDigest,
+      step.params.dataDigest,
+      step.params.maxRecvDataSegmentLength,
+    );
     const nop = this.host.config.nopIntervalMs;
     if (nop > 0) {
       this.nopTimer = setInterval(() => this.ping(), nop);
@@ -528,7 +516,7 @@ export class TargetConnection implements FrameSink {
       t.r2tSN = (t.r2tSN + 1) >>> 0;
       r.bufferOffset = t.nextR2TOffset;
       r.desiredDataTransferLength = length;
-      this.writer.send(r);
+      this.transport.send(r);
       t.nextR2TOffset += length;
     }
   }
@@ -651,7 +639,7 @@ export class TargetConnection implements FrameSink {
           this.stamp(d, false);
           d.statSN = 0;
         }
-        this.writer.send(d, data!.subarray(off, off + n));
+        this.transport.send(d, data!.subarray(off, off + n));
         off += n;
       }
       if (collapse) {
@@ -686,7 +674,7 @@ export class TargetConnection implements FrameSink {
     } else {
       r.data = EMPTY;
     }
-    this.writer.send(r);
+    this.transport.send(r);
     r.data = EMPTY;
   }
 
@@ -757,7 +745,7 @@ export class TargetConnection implements FrameSink {
       data: pdu.data.length > 0 ? Buffer.from(pdu.data) : EMPTY,
     };
     this.stamp(nop, true);
-    this.writer.send(nop);
+    this.transport.send(nop);
   }
 
   private ping(): void {
@@ -781,7 +769,7 @@ export class TargetConnection implements FrameSink {
       data: EMPTY,
     };
     this.stamp(nop, false); // a NOP-In that is not a response does not advance StatSN
-    this.writer.send(nop);
+    this.transport.send(nop);
   }
 
   // ---------------------------------------------------------------- Task Management
@@ -789,7 +777,7 @@ export class TargetConnection implements FrameSink {
   private onTaskMgmt(pdu: TaskMgmtRequest): void {
     if (!pdu.immediate && !this.acceptCmdSN(pdu.cmdSN)) return;
     const response = this.taskMgmt(pdu);
-    this.writer.send({
+    this.transport.send({
       opcode: Opcode.TaskMgmtResponse,
       response,
       itt: pdu.itt,
@@ -896,7 +884,7 @@ export class TargetConnection implements FrameSink {
     const seg = out.segments.shift() ?? EMPTY;
     const more = out.segments.length > 0;
     out.ttt = more ? this.newTag() : RESERVED_TAG;
-    this.writer.send({
+    this.transport.send({
       opcode: Opcode.TextResponse,
       final: !more,
       cont: more,
@@ -922,7 +910,7 @@ export class TargetConnection implements FrameSink {
       this.reject(RejectReason.InvalidPduField, null, pdu);
       return;
     }
-    this.writer.send({
+    this.transport.send({
       opcode: Opcode.LogoutResponse,
       response,
       itt: pdu.itt,
@@ -934,7 +922,7 @@ export class TargetConnection implements FrameSink {
       this.logoutPending = true;
       this.abortTasks(-1);
       this.phase = "closed";
-      this.socket.end();
+      this.transport.end();
       setTimeout(() => this.destroy(), 2000).unref();
     }
   }
@@ -951,7 +939,7 @@ export class TargetConnection implements FrameSink {
       header = Buffer.alloc(BHS_LENGTH);
       if (pdu !== null) encodeBhs(pdu, header, 0);
     }
-    this.writer.send({
+    this.transport.send({
       opcode: Opcode.Reject,
       reason,
       ...this.stamped(),
@@ -966,28 +954,14 @@ export class TargetConnection implements FrameSink {
     return tag;
   }
 
-  private backpressure(): void {
-    if (!this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
-  }
-
-  private resume(): void {
-    if (this.paused) {
-      this.paused = false;
-      this.socket.resume();
-    }
-  }
-
   /** Sends an arbitrary target PDU (tests, async messages). */
   send(pdu: TargetPdu): void {
-    this.writer.send(pdu);
+    this.transport.send(pdu);
   }
 
   /** Closes the connection now; tasks end without responses; the session's nexus is gone. */
   destroy(graceful = false): void {
-    if (this.phase === "closed" && this.socket.destroyed && this.nexus === null) return;
+    if (this.phase === "closed" && this.transport.isClosed && this.nexus === null) return;
     const wasFull = this.nexus !== null;
     this.phase = "closed";
     if (this.nopTimer !== null) {
@@ -995,13 +969,8 @@ export class TargetConnection implements FrameSink {
       this.nopTimer = null;
     }
     for (const t of [...this.tasks.values()]) this.abortTask(t);
-    if (graceful && !this.socket.destroyed) {
-      this.socket.uncork();
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
-    } else if (!this.socket.destroyed) {
-      this.socket.destroy();
-    }
+    if (graceful) this.transport.end(1000);
+    else this.transport.destroy();
     if (wasFull) {
       const nexus = this.nexus!;
       this.nexus = null;
