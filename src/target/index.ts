@@ -13,6 +13,11 @@ import { Portal } from "./portal.js";
 
 export type { LunSpec, TargetOptions } from "./options.js";
 
+/** What the target tells its owner while it runs: one line per fault that fires (see faults.ts). */
+export interface TargetEvents {
+  log?: (line: string) => void;
+}
+
 export interface RunningTarget {
   readonly host: string;
   readonly port: number;
@@ -51,7 +56,10 @@ function running(
 }
 
 /** Serves on the calling thread. Rejects with InputError on bad options, or the listen error. */
-export async function startTargetInProcess(options: TargetOptions): Promise<RunningTarget> {
+export async function startTargetInProcess(
+  options: TargetOptions,
+  events: TargetEvents = {},
+): Promise<RunningTarget> {
   const config = resolveTargetOptions(options);
   const lunNumbers = config.luns.map((_, i) => i);
   const ctx: LuContext = { targetName: config.iqn, lunList: () => lunNumbers, blockSize: config.blockSize };
@@ -59,6 +67,7 @@ export async function startTargetInProcess(options: TargetOptions): Promise<Runn
   try {
     for (const [i, spec] of config.luns.entries()) lus.push(await createLogicalUnit(i, spec as LunSpec, ctx));
     const portal = new Portal(config, lus, ctx);
+    void events; // TODO(A2): the portal's fault log, once portal.ts is free to edit
     const addr = await portal.listen();
     return running(addr.host, addr.port, config.iqn, lus.length, async () => {
       await portal.close();
@@ -87,19 +96,22 @@ function workerEntry(): URL | null {
 type WorkerReply =
   | { type: "ready"; host: string; port: number; iqn: string; lunCount: number }
   | { type: "error"; name: string; message: string }
-  | { type: "stopped" };
+  | { type: "stopped" }
+  | { type: "log"; line: string };
 
 /** Serves from a worker thread (falls back to this thread when no compiled worker entry exists). */
-export async function startTarget(options: TargetOptions): Promise<RunningTarget> {
+export async function startTarget(options: TargetOptions, events: TargetEvents = {}): Promise<RunningTarget> {
   resolveTargetOptions(options); // bad options fail here, with the InputError itself
   const entry = workerEntry();
-  if (entry === null) return startTargetInProcess(options);
+  if (entry === null) return startTargetInProcess(options, events);
   const worker = new Worker(entry, { workerData: options });
   return new Promise<RunningTarget>((resolve, reject) => {
     let started = false;
     let onStopped: (() => void) | null = null;
     worker.on("message", (msg: WorkerReply) => {
-      if (msg.type === "ready") {
+      if (msg.type === "log") {
+        events.log?.(msg.line);
+      } else if (msg.type === "ready") {
         started = true;
         resolve(
           running(msg.host, msg.port, msg.iqn, msg.lunCount, () => {

@@ -16,7 +16,7 @@ import {
   reservationConflict,
   reserve6,
 } from "./scsi-reservations.js";
-import { GOOD, INVALID_OPCODE, RESERVATION_CONFLICT } from "./scsi-result.js";
+import { GOOD, INVALID_OPCODE, RESERVATION_CONFLICT, unitAttentionResult } from "./scsi-result.js";
 import { compareAndWrite, orWrite, prefetch, read, synchronizeCache, verify, write } from "./scsi-rw.js";
 import { preventAllow, reportLuns, requestSense, startStopUnit } from "./scsi-unit.js";
 
@@ -49,8 +49,10 @@ export interface LogicalUnit {
   execute(cmd: ScsiCommandIn, done: (out: ScsiCommandOut) => void): void;
   /** TMF response code (LU reset etc.). */
   taskManagement(fn: number, nexus: Nexus): number;
-  /** Session ended (reservations of RESERVE(6) released). */
+  /** Session ended (reservations of RESERVE(6) released, its unit attentions forgotten). */
   nexusGone(nexus: Nexus): void;
+  /** Queues a unit attention (sense key 6, `asc`/`ascq`) for `nexus` (SAM-5 5.14). */
+  unitAttention(nexus: Nexus, asc: number, ascq: number): void;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -66,6 +68,10 @@ type Result = ScsiCommandOut | Promise<ScsiCommandOut>;
 export function dispatch(lu: LuState, cmd: ScsiCommandIn): Result {
   const cdb = cmd.cdb;
   const op = cdb[0]!;
+  if (lu.unitAttentions.size > 0) {
+    const ua = takeUnitAttention(lu, cmd.nexus, cdb);
+    if (ua !== null) return ua;
+  }
   if (reservationConflict(lu, cdb, cmd.nexus)) return RESERVATION_CONFLICT;
   switch (op) {
     case 0x28:
@@ -142,6 +148,21 @@ export function dispatch(lu: LuState, cmd: ScsiCommandIn): Result {
   }
 }
 
+/**
+ * A pending unit attention of `nexus` for this command, taken off its queue, or null. INQUIRY and
+ * REPORT LUNS are answered as usual and leave it pending; REQUEST SENSE returns it as sense data
+ * (SAM-5 5.14, SPC-4 6.39).
+ */
+function takeUnitAttention(lu: LuState, nexus: Nexus, cdb: Buffer): ScsiCommandOut | null {
+  const op = cdb[0]!;
+  if (op === 0x12 || op === 0xa0 || (op === 0x03 && cdb.length < 6)) return null;
+  const queue = lu.unitAttentions.get(nexus.id);
+  if (queue === undefined) return null;
+  const code = queue.shift()!;
+  if (queue.length === 0) lu.unitAttentions.delete(nexus.id);
+  return unitAttentionResult(op === 0x03 ? cdb[4]! : -1, code >> 8, code & 0xff);
+}
+
 function openBackend(spec: LunSpec, blockSize: number): LunBackend {
   if (spec.kind === "memory") return createMemoryBackend(spec.sizeBytes, blockSize);
   return createFileBackend(spec.path, spec.sizeBytes, spec.readOnly === true);
@@ -177,6 +198,13 @@ export async function createLogicalUnit(lun: number, spec: LunSpec, ctx: LuConte
     },
     nexusGone(nexus) {
       releaseNexus(lu, nexus);
+      lu.unitAttentions.delete(nexus.id);
+    },
+    unitAttention(nexus, asc, ascq) {
+      const code = ((asc & 0xff) << 8) | (ascq & 0xff);
+      const queue = lu.unitAttentions.get(nexus.id);
+      if (queue === undefined) lu.unitAttentions.set(nexus.id, [code]);
+      else if (!queue.includes(code) && queue.length < 16) queue.push(code);
     },
     flush: () => backend.flush(),
     close() {

@@ -40,6 +40,11 @@ export interface LuState {
   /** Nexus id holding a RESERVE(6) reservation. */
   reserve6: string | null;
   readonly pr: PrState;
+  /**
+   * Pending unit attentions by nexus id: (ASC << 8) | ASCQ, the oldest first (SAM-5 5.14: one
+   * queue per I_T nexus; reported with the next command other than INQUIRY, REPORT LUNS, REQUEST SENSE).
+   */
+  readonly unitAttentions: Map<string, number[]>;
   /** Nexus ids that sent PREVENT ALLOW MEDIUM REMOVAL with PREVENT set. */
   readonly prevent: Set<string>;
   /** Largest transfer in blocks (Block Limits VPD MAXIMUM TRANSFER LENGTH). */
@@ -84,6 +89,7 @@ export function createLuState(lun: number, backend: LunBackend, ctx: LuContext, 
     naa,
     reserve6: null,
     pr: { generation: 0, registrations: new Map(), reservation: null },
+    unitAttentions: new Map(),
     prevent: new Set(),
     maxTransferBlocks: MAX_TRANSFER_BYTES / blockSize,
     maxUnmapBlocks: memory ? 0x100000 : 0x10000,

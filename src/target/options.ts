@@ -6,6 +6,7 @@ import { InputError } from "../common/errors.js";
 import { validateIscsiName } from "../iscsi/names.js";
 import type { OperationalParams } from "../iscsi/params.js";
 import { DEFAULT_PARAMS } from "../iscsi/params.js";
+import { DEFAULT_FAULT_SEED, type FaultSpec, parseFaultSpecs } from "./faults.js";
 
 function validateName(what: string, name: string): void {
   if (typeof name !== "string") throw new InputError(`${what}: must be an iSCSI name`);
@@ -41,12 +42,29 @@ export interface TargetOptions {
   commandWindow?: number;
   /** Target NOP-In pings; 0 disables. Default 0. */
   nopIntervalMs?: number;
+  /** Fault specs (see faults.ts), plain strings so they cross into the worker thread. */
+  faults?: string[];
+  /** Seed of the fault PRNG (busy/task-set-full shares). Default DEFAULT_FAULT_SEED. */
+  faultSeed?: number;
+  /** Accept CHAP secrets shorter than 12 bytes (RFC 7143 9.2.1 says no). Default false. */
+  insecure?: boolean;
+  /** Sessions at once; a login beyond is refused with Out of resources. Default 64. */
+  maxSessions?: number;
+  /** TCP connections at once; a login beyond is refused with Too many connections. Default 128. */
+  maxConnections?: number;
+  /** A connection that has not completed login in this time is closed. Default 15000; 0 = never. */
+  loginTimeoutMs?: number;
 }
 
 export const DEFAULT_TARGET_IQN = "iqn.2026-11.io.iscsi-bench:target";
 export const DEFAULT_TARGET_HOST = "127.0.0.1";
 export const DEFAULT_TARGET_PORT = 3260;
 export const DEFAULT_COMMAND_WINDOW = 128;
+export const DEFAULT_MAX_SESSIONS = 64;
+export const DEFAULT_MAX_CONNECTIONS = 128;
+export const DEFAULT_LOGIN_TIMEOUT_MS = 15_000;
+/** RFC 7143 9.2.1: CHAP secrets shorter than 96 bits are to be refused. */
+export const MIN_CHAP_SECRET_BYTES = 12;
 
 export interface ResolvedTargetOptions {
   host: string;
@@ -59,6 +77,11 @@ export interface ResolvedTargetOptions {
   allow: string[];
   commandWindow: number;
   nopIntervalMs: number;
+  faults: FaultSpec[];
+  faultSeed: number;
+  maxSessions: number;
+  maxConnections: number;
+  loginTimeoutMs: number;
   /** What the target prefers/offers in operational negotiation. */
   policy: OperationalParams;
 }
@@ -87,14 +110,19 @@ export const TARGET_POLICY: Readonly<OperationalParams> = Object.freeze({
   maxConnections: 1,
 });
 
-function checkCredentials(what: string, c: { user: string; secret: string } | undefined) {
+function checkCredentials(what: string, c: { user: string; secret: string } | undefined, insecure: boolean) {
   if (c === undefined) return null;
   if (typeof c.user !== "string" || c.user.length === 0 || c.user.length > 255) {
     throw new InputError(`${what}: user must be 1..255 characters`);
   }
-  // RFC 7143 12.1.3: CHAP secrets of at least 12 bytes are recommended; libiscsi and tgtd accept shorter
   if (typeof c.secret !== "string" || c.secret.length === 0 || c.secret.length > 255) {
     throw new InputError(`${what}: secret must be 1..255 characters`);
+  }
+  // RFC 7143 9.2.1: a target must not accept secrets shorter than 12 bytes (libiscsi and tgtd do)
+  if (!insecure && Buffer.byteLength(c.secret) < MIN_CHAP_SECRET_BYTES) {
+    throw new InputError(
+      `${what}: the secret is shorter than ${MIN_CHAP_SECRET_BYTES} bytes (RFC 7143 9.2.1); use a longer one, or --insecure`,
+    );
   }
   return { user: c.user, secret: c.secret };
 }
@@ -141,6 +169,31 @@ export function resolveTargetOptions(options: TargetOptions): ResolvedTargetOpti
   const nopIntervalMs = options.nopIntervalMs ?? 0;
   if (!Number.isFinite(nopIntervalMs) || nopIntervalMs < 0)
     throw new InputError("nopIntervalMs: must be >= 0");
+  const limit = (what: string, v: number | undefined, fallback: number, min: number, max: number): number => {
+    const n = v ?? fallback;
+    if (!Number.isInteger(n) || n < min || n > max) throw new InputError(`${what}: must be ${min}..${max}`);
+    return n;
+  };
+  const maxSessions = limit("maxSessions", options.maxSessions, DEFAULT_MAX_SESSIONS, 1, 0xffff);
+  const maxConnections = limit(
+    "maxConnections",
+    options.maxConnections,
+    DEFAULT_MAX_CONNECTIONS,
+    1,
+    1_000_000,
+  );
+  const loginTimeoutMs = limit(
+    "loginTimeoutMs",
+    options.loginTimeoutMs,
+    DEFAULT_LOGIN_TIMEOUT_MS,
+    0,
+    86_400_000,
+  );
+  const faultSeed = limit("faultSeed", options.faultSeed, DEFAULT_FAULT_SEED, 0, 0xffffffff);
+  if (options.faults !== undefined && !Array.isArray(options.faults))
+    throw new InputError("faults: must be a list of specs");
+  const faults = parseFaultSpecs(options.faults ?? []);
+  const insecure = options.insecure === true;
   const allow = (options.allow ?? []).slice();
   for (const name of allow) {
     validateName("allow", name);
@@ -151,11 +204,16 @@ export function resolveTargetOptions(options: TargetOptions): ResolvedTargetOpti
     iqn,
     luns: options.luns.slice(),
     blockSize,
-    chap: checkCredentials("chap", options.chap),
-    mutualChap: checkCredentials("mutualChap", options.mutualChap),
+    chap: checkCredentials("chap", options.chap, insecure),
+    mutualChap: checkCredentials("mutualChap", options.mutualChap, insecure),
     allow,
     commandWindow,
     nopIntervalMs,
+    faults,
+    faultSeed,
+    maxSessions,
+    maxConnections,
+    loginTimeoutMs,
     policy: { ...TARGET_POLICY },
   };
 }

@@ -68,3 +68,13 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return n;
 }
+
+/**
+ * A unit attention (sense key UNIT ATTENTION, `asc`/`ascq`): CHECK CONDITION with that sense, or for
+ * REQUEST SENSE GOOD with the sense as data, cut to the allocation length `asData` (SPC-4 6.39; -1:
+ * not REQUEST SENSE).
+ */
+export function unitAttentionResult(asData: number, asc: number, ascq: number): ScsiCommandOut {
+  const sense = buildFixedSense(SenseKey.UNIT_ATTENTION, asc, ascq);
+  return asData >= 0 ? goodAlloc(sense, asData) : checkCondition(sense);
+}

@@ -1,6 +1,6 @@
 /**
  * Worker thread entry of startTarget: serves the target given in workerData, reports "ready"
- * (or "error"), and on a "stop" message stops it (flushing the LUNs) and reports "stopped".
+ * (or "error"), posts one "log" message per fault that fires, and on a "stop" message stops it (flushing the LUNs) and reports "stopped".
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { startTargetInProcess, type TargetOptions } from "./index.js";
@@ -8,7 +8,9 @@ import { startTargetInProcess, type TargetOptions } from "./index.js";
 const port = parentPort;
 if (port !== null) {
   try {
-    const target = await startTargetInProcess(workerData as TargetOptions);
+    const target = await startTargetInProcess(workerData as TargetOptions, {
+      log: (line) => port.postMessage({ type: "log", line }),
+    });
     port.on("message", (msg: { type: string }) => {
       if (msg.type !== "stop") return;
       void target.stop().finally(() => {
