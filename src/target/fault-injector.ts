@@ -84,7 +84,12 @@ export class FaultInjector {
     const now = Date.now();
     const start = s.schedule.nextStart(now);
     if (start < 0 || this.closed) return;
-    this.stallTimer = setTimeout(() => this.beginStall(), Math.max(0, start - now));
+    if (start <= now) {
+      // due now: hold before the command that started the schedule is answered
+      this.beginStall();
+      return;
+    }
+    this.stallTimer = setTimeout(() => this.beginStall(), start - now);
     this.stallTimer.unref();
   }
 

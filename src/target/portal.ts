@@ -1,16 +1,21 @@
 /**
- * The target's network portal: a TCP server, its connections, and the session registry (TSIH
- * allocation, session reinstatement by InitiatorName+ISID, RFC 7143 6.3.5). Any number of
- * concurrent sessions; a connection's failure never touches another.
+ * The target's network portal: a TCP server, its connections, the session registry (TSIH
+ * allocation, session reinstatement by InitiatorName+ISID, RFC 7143 6.3.5; session-registry.ts),
+ * the limits (--max-sessions, --max-connections) and the fault injector. Any number of concurrent
+ * sessions up to the limit; a connection's failure never touches another.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import type { TextPairs } from "../iscsi/text.js";
 import { type Acl, createAcl, isAllowed } from "./acl.js";
+import { FaultInjector } from "./fault-injector.js";
+import { formatFault } from "./faults.js";
 import type { LogicalUnit, LuContext } from "./logical-unit.js";
 import type { ResolvedTargetOptions } from "./options.js";
-import { type ConnectionHost, sessionKey, TargetConnection } from "./target-connection.js";
+import { SessionRegistry } from "./session-registry.js";
+import { type ConnectionHost, TargetConnection } from "./target-connection.js";
 import { type LoginIdentity, LoginStatus } from "./target-login.js";
+import type { TargetSession } from "./target-session.js";
 
 export const PORTAL_GROUP_TAG = 1;
 
@@ -18,9 +23,10 @@ export class Portal implements ConnectionHost {
   readonly acl: Acl;
   private readonly server: Server;
   private readonly connections = new Set<TargetConnection>();
-  private readonly sessions = new Map<string, TargetConnection>();
-  private readonly byTsih = new Map<number, TargetConnection>();
-  private nextTsih = 1;
+  /** Connections in the full feature phase, counted against --max-connections. */
+  private readonly loggedIn = new Set<TargetConnection>();
+  readonly sessions: SessionRegistry<TargetConnection>;
+  readonly faults: FaultInjector | null;
   private boundHost = "";
   private boundPort = 0;
 
@@ -28,8 +34,20 @@ export class Portal implements ConnectionHost {
     readonly config: ResolvedTargetOptions,
     private readonly luns: ReadonlyArray<LogicalUnit>,
     readonly luCtx: LuContext,
+    private readonly logLine: (line: string) => void = () => {},
   ) {
     this.acl = createAcl(config.allow);
+    this.sessions = new SessionRegistry({
+      maxSessions: config.maxSessions,
+      commandWindow: config.commandWindow,
+    });
+    this.faults =
+      config.faults.length === 0
+        ? null
+        : new FaultInjector(config.faults, config.faultSeed, (line) => this.log(line));
+    if (config.faults.length > 0) {
+      this.log(`faults: ${config.faults.map(formatFault).join("; ")} (seed ${config.faultSeed})`);
+    }
     this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.server.on("error", () => {});
   }
@@ -62,7 +80,19 @@ export class Portal implements ConnectionHost {
     return this.sessions.size;
   }
 
+  log(line: string): void {
+    this.logLine(line);
+  }
+
   private onConnection(socket: Socket): void {
+    // a flood of connections that never log in: beyond twice the limit they are not even read
+    if (this.connections.size >= 2 * this.config.maxConnections) {
+      this.log(
+        `refusing a connection from ${socket.remoteAddress}: ${this.connections.size} connections open`,
+      );
+      socket.destroy();
+      return;
+    }
     const conn = new TargetConnection(socket, this);
     this.connections.add(conn);
   }
@@ -71,28 +101,26 @@ export class Portal implements ConnectionHost {
     return this.luns[lun];
   }
 
-  admit(identity: LoginIdentity, conn: TargetConnection): { tsih: number } | { status: number } {
-    if (identity.tsih !== 0) {
-      // adding a connection to an existing session: MaxConnections=1 (RFC 7143 6.3.4)
-      return {
-        status: this.byTsih.has(identity.tsih)
-          ? LoginStatus.TooManyConnections
-          : LoginStatus.SessionDoesNotExist,
-      };
+  admit(
+    identity: LoginIdentity,
+    conn: TargetConnection,
+  ): { session: TargetSession<TargetConnection> } | { status: number } {
+    const max = this.config.maxConnections;
+    if (this.loggedIn.size >= max && !this.loggedIn.has(conn)) {
+      const old = identity.tsih === 0 ? this.sessions.find(identity.initiatorName, identity.isid) : undefined;
+      // a reinstatement frees the old session's connection, so it may take its place
+      if (old === undefined || old.connections.size === 0) {
+        this.log(`login refused: ${conn.remote}: ${max} connections already (--max-connections)`);
+        return { status: LoginStatus.TooManyConnections };
+      }
     }
-    const key = sessionKey(identity.initiatorName, identity.isid);
-    const old = this.sessions.get(key);
-    if (old !== undefined && old !== conn) {
-      // session reinstatement (RFC 7143 6.3.5): the old session is closed, its tasks dropped
-      old.destroy();
+    const r = this.sessions.admit(identity, conn);
+    if ("status" in r) {
+      this.log(`login refused: ${conn.remote} (${identity.initiatorName}): ${r.reason}`);
+      return r;
     }
-    let tsih = this.nextTsih;
-    for (let i = 0; i < 0xffff && (tsih === 0 || this.byTsih.has(tsih)); i++) tsih = (tsih + 1) & 0xffff;
-    if (tsih === 0 || this.byTsih.has(tsih)) return { status: LoginStatus.OutOfResources };
-    this.nextTsih = (tsih + 1) & 0xffff || 1;
-    this.sessions.set(key, conn);
-    this.byTsih.set(tsih, conn);
-    return { tsih };
+    this.loggedIn.add(conn);
+    return r;
   }
 
   /** Every address a client can reach this portal at: TargetAddress=ip:port,tpgt (IPv6 bracketed). */
@@ -129,13 +157,14 @@ export class Portal implements ConnectionHost {
 
   closed(conn: TargetConnection): void {
     this.connections.delete(conn);
-    const key = conn.sessionKey;
-    if (key !== null && this.sessions.get(key) === conn) this.sessions.delete(key);
-    if (conn.tsih !== 0 && this.byTsih.get(conn.tsih) === conn) this.byTsih.delete(conn.tsih);
+    this.loggedIn.delete(conn);
+    const session = conn.targetSession;
+    if (session !== null) this.sessions.connectionClosed(session, conn);
   }
 
   /** Stops accepting, closes every connection. */
   async close(): Promise<void> {
+    this.faults?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of [...this.connections]) c.destroy();
     await closed;

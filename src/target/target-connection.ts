@@ -11,6 +11,8 @@ import type { ProtocolError } from "../iscsi/errors.js";
 import { decodeLun, encodeLun } from "../iscsi/lun.js";
 import type { OperationalParams } from "../iscsi/params.js";
 import {
+  AsyncEvent,
+  type AsyncMessage,
   BHS_LENGTH,
   type DataIn,
   type DataOut,
@@ -36,6 +38,7 @@ import { buildFixedSense } from "../scsi/sense.js";
 import { TransportError } from "../transport/errors.js";
 import { PduTransport, type TransportHandler } from "../transport/pdu-transport.js";
 import type { Acl } from "./acl.js";
+import type { ConnectionFaults, FaultInjector, FaultTarget } from "./fault-injector.js";
 import {
   executeWithoutLun,
   type LogicalUnit,
@@ -46,6 +49,7 @@ import {
 } from "./logical-unit.js";
 import type { ResolvedTargetOptions } from "./options.js";
 import { type LoginIdentity, TargetLogin } from "./target-login.js";
+import type { TargetSession } from "./target-session.js";
 import { cdbWriteLength, withTransferLength } from "./write-length.js";
 
 /** What a connection needs from the portal that owns it. */
@@ -54,7 +58,15 @@ export interface ConnectionHost {
   readonly acl: Acl;
   readonly luCtx: LuContext;
   lu(lun: number): LogicalUnit | undefined;
-  admit(identity: LoginIdentity, conn: TargetConnection): { tsih: number } | { status: number };
+  /** Admits a completed login: its session (new or reinstating one), or the login status refusing it. */
+  admit(
+    identity: LoginIdentity,
+    conn: TargetConnection,
+  ): { session: TargetSession<TargetConnection> } | { status: number };
+  /** The fault injector of the target, or null when no fault is configured. */
+  readonly faults: FaultInjector | null;
+  /** One line for the target's log (faults that fire, refused or timed-out logins). */
+  log(line: string): void;
   /** SendTargets answer for `initiatorName` (value "All", a target name, or "" for the session's target). */
   sendTargets(initiatorName: string, value: string, normalSession: boolean): TextPairs;
   /** A LOGICAL UNIT RESET / TARGET WARM RESET: every connection drops its tasks on `lun` (-1 = all). */
@@ -112,6 +124,10 @@ class Task {
   failStatus = -1;
   /** Bytes of write buffer this task holds against the connection's budget. */
   reserved = 0;
+  /** Its number among the connection's SCSI commands when faults are on (0: not counted). */
+  faultNumber = 0;
+  /** drop-response: neither executed nor answered; stays in the task set until aborted. */
+  dropped = false;
   /** Write residual computed from the CDB (positive underflow, negative overflow). */
   writeResidual = 0;
   /** Bytes of dataOut the LU gets (less than EDTL when the CDB asks for less). */
@@ -127,7 +143,7 @@ class Task {
 
 type Phase = "login" | "full" | "closed";
 
-export class TargetConnection implements TransportHandler {
+export class TargetConnection implements TransportHandler, FaultTarget {
   private phase: Phase = "login";
   /** The socket, framing, sending, counters and fault hooks of this connection. */
   readonly transport: PduTransport;
@@ -136,9 +152,15 @@ export class TargetConnection implements TransportHandler {
   private params: OperationalParams | null = null;
   private nexus: Nexus | null = null;
   private statSN = 0;
-  private expCmdSN = 0;
-  private maxCmdSN = 0;
+  /** CmdSN numbering during login; afterwards the session's (RFC 7143 4.2.2.1). */
+  private loginExpCmdSN = 0;
+  private loginMaxCmdSN = 0;
   private readonly window: number;
+  /** The session this connection belongs to, once admitted. */
+  private session: TargetSession<TargetConnection> | null = null;
+  /** This connection's faults (null: none configured, the usual case). */
+  private readonly faults: ConnectionFaults | null;
+  private loginTimer: NodeJS.Timeout | null = null;
   private readonly tasks = new Map<number, Task>();
   private readonly pool: Task[] = [];
   private readonly aborted: number[] = [];
@@ -171,7 +193,14 @@ export class TargetConnection implements TransportHandler {
       acl: host.acl,
       policy: host.config.policy,
       portalGroupTag: 1,
-      admission: { admit: (id) => host.admit(id, this) },
+      admission: {
+        admit: (id) => {
+          const r = host.admit(id, this);
+          if ("status" in r) return r;
+          this.session = r.session;
+          return { tsih: r.session.tsih };
+        },
+      },
     });
     this.dataIn = {
       opcode: Opcode.DataIn,
@@ -225,13 +254,31 @@ export class TargetConnection implements TransportHandler {
       desiredDataTransferLength: 0,
     };
     this.transport.handler = this;
+    this.faults = host.faults?.forConnection(this) ?? null;
+    const loginTimeout = host.config.loginTimeoutMs;
+    if (loginTimeout > 0) {
+      // a half-open login holds a socket and a slot: it has this long to reach the full feature phase
+      this.loginTimer = setTimeout(() => {
+        this.loginTimer = null;
+        if (this.phase !== "login") return;
+        host.log(
+          `login timeout: ${this.remote} did not complete its login within ${loginTimeout} ms; closing it`,
+        );
+        this.destroy();
+      }, loginTimeout);
+      this.loginTimer.unref();
+    }
   }
 
   get sessionKey(): string | null {
-    return this.identity === null ? null : sessionKey(this.identity.initiatorName, this.identity.isid);
+    return this.session?.key ?? null;
   }
   get tsih(): number {
-    return this.identity?.tsih ?? 0;
+    return this.session?.tsih ?? 0;
+  }
+  /** The session this connection belongs to, once logged in. */
+  get targetSession(): TargetSession<TargetConnection> | null {
+    return this.session;
   }
   get sessionType(): string | null {
     return this.identity?.sessionType ?? null;
@@ -319,15 +366,15 @@ export class TargetConnection implements TransportHandler {
     if (this.identity === null && this.statSN === 0) {
       // first PDU: the starting StatSN is ours to choose; CmdSN starts where the initiator says
       this.statSN = 1;
-      this.expCmdSN = req.cmdSN;
-      this.maxCmdSN = (req.cmdSN + this.window - 1) >>> 0;
+      this.loginExpCmdSN = req.cmdSN;
+      this.loginMaxCmdSN = (req.cmdSN + this.window - 1) >>> 0;
     }
     const step = this.login.handle(req);
     const res = step.response;
     res.statSN = this.statSN;
     this.statSN = (this.statSN + 1) >>> 0;
-    res.expCmdSN = this.expCmdSN;
-    res.maxCmdSN = this.maxCmdSN;
+    res.expCmdSN = this.loginExpCmdSN;
+    res.maxCmdSN = this.loginMaxCmdSN;
     this.transport.send(res);
     if (step.kind === "fail") {
       this.phase = "closed";
@@ -336,6 +383,12 @@ export class TargetConnection implements TransportHandler {
       return;
     }
     if (step.kind === "continue") return;
+    if (this.loginTimer !== null) {
+      clearTimeout(this.loginTimer);
+      this.loginTimer = null;
+    }
+    // the session's numbering starts with the leading login's CmdSN (RFC 7143 4.2.2.1)
+    this.session!.startCmdSN(this.loginExpCmdSN);
     this.identity = step.identity;
     this.params = step.params;
     this.nexus = {
@@ -357,31 +410,25 @@ export class TargetConnection implements TransportHandler {
       this.nopTimer = setInterval(() => this.ping(), nop);
       this.nopTimer.unref();
     }
+    this.faults?.onLogin();
   }
 
   // ---------------------------------------------------------------- CmdSN window
 
   /** RFC 7143 4.2.2.1: accepts a non-immediate CmdSN inside [ExpCmdSN, MaxCmdSN]; false = ignore it. */
   private acceptCmdSN(cmdSN: number): boolean {
-    const ahead = (cmdSN - this.expCmdSN) | 0;
-    const room = (this.maxCmdSN - cmdSN) | 0;
-    if (ahead < 0 || room < 0) return false;
-    this.expCmdSN = (cmdSN + 1) >>> 0;
-    return true;
+    return this.session!.acceptCmdSN(cmdSN);
   }
 
   /** MaxCmdSN = ExpCmdSN + window - 1, less the tasks still running; never decreases. */
   private currentMaxCmdSN(): number {
-    const free = this.window - this.tasks.size;
-    const candidate = (this.expCmdSN + Math.max(free, 0) - 1) >>> 0;
-    if (((candidate - this.maxCmdSN) | 0) > 0) this.maxCmdSN = candidate;
-    return this.maxCmdSN;
+    return this.session!.currentMaxCmdSN(this.tasks.size);
   }
 
   private stamp(pdu: { statSN: number; expCmdSN: number; maxCmdSN: number }, advance: boolean): void {
     pdu.statSN = this.statSN;
     if (advance) this.statSN = (this.statSN + 1) >>> 0;
-    pdu.expCmdSN = this.expCmdSN;
+    pdu.expCmdSN = this.session!.expCmdSN;
     pdu.maxCmdSN = this.currentMaxCmdSN();
   }
 
@@ -436,6 +483,16 @@ export class TargetConnection implements TransportHandler {
     t.readLength = pdu.read ? (pdu.write ? (pdu.bidiReadLength ?? 0) : pdu.expectedDataTransferLength) : 0;
     t.isWrite = pdu.write;
     t.edtl = pdu.write ? pdu.expectedDataTransferLength : 0;
+    t.dropped = false;
+    t.faultNumber = 0;
+    const faults = this.faults;
+    if (faults !== null) {
+      // fault injection: BUSY / TASK SET FULL instead of executing, or a command never answered
+      const status = faults.onCommand(t.cdb[0] ?? 0);
+      t.faultNumber = faults.commands;
+      if (status >= 0) t.failStatus = status;
+      t.dropped = faults.dropThis(t.itt);
+    }
     this.tasks.set(t.itt, t);
     if (pdu.read && pdu.write) t.failSense = SENSE_INVALID_MESSAGE;
 
@@ -444,7 +501,7 @@ export class TargetConnection implements TransportHandler {
       t.unsolicitedDone = true;
       t.nextR2TOffset = 0;
       const want = cdbWriteLength(t.cdb, t.lu?.blockSize ?? this.host.luCtx.blockSize);
-      if (want > 0) {
+      if (want > 0 && t.failStatus < 0 && !t.dropped) {
         // a write CDB with nothing transferred: nothing is written, the whole length is overflow
         t.isWrite = true;
         t.writeResidual = -want;
@@ -572,6 +629,13 @@ export class TargetConnection implements TransportHandler {
   }
 
   private startTask(t: Task): void {
+    if (t.dropped) {
+      // drop-response: the command is lost in the target; its data is let go, the task stays
+      this.pendingWriteBytes -= t.reserved;
+      t.reserved = 0;
+      t.dataOut = null;
+      return;
+    }
     t.executing = true;
     if (t.failSense !== null || t.failStatus >= 0) {
       this.sendStatus(t, t.failStatus >= 0 ? t.failStatus : 2, t.failSense, t.writeResidual, 0);
@@ -639,6 +703,7 @@ export class TargetConnection implements TransportHandler {
           this.stamp(d, false);
           d.statSN = 0;
         }
+        if (this.faults !== null) this.faults.beforeDataIn();
         this.transport.send(d, data!.subarray(off, off + n));
         off += n;
       }
@@ -680,7 +745,9 @@ export class TargetConnection implements TransportHandler {
 
   private finish(t: Task): void {
     this.tasks.delete(t.itt);
+    const n = t.faultNumber;
     this.releaseTask(t);
+    if (this.faults !== null && n > 0) this.faults.answered(n);
   }
 
   private releaseTask(t: Task): void {
@@ -803,8 +870,8 @@ export class TargetConnection implements TransportHandler {
         }
         // RFC 7143 11.5.1: a task never received, whose RefCmdSN is inside the window, counts as done
         const inWindow =
-          ((pdu.refCmdSN - this.expCmdSN) | 0) >= 0 &&
-          ((this.maxCmdSN - pdu.refCmdSN) | 0) >= 0 &&
+          ((pdu.refCmdSN - this.session!.expCmdSN) | 0) >= 0 &&
+          ((this.session!.maxCmdSN - pdu.refCmdSN) | 0) >= 0 &&
           ((pdu.cmdSN - pdu.refCmdSN) | 0) > 0;
         return inWindow ? TmfResponse.Complete : TmfResponse.TaskDoesNotExist;
       }
@@ -919,6 +986,7 @@ export class TargetConnection implements TransportHandler {
       time2Retain: 0,
     });
     if (response === 0) {
+      this.faults?.onLogout();
       this.logoutPending = true;
       this.abortTasks(-1);
       this.phase = "closed";
@@ -959,6 +1027,42 @@ export class TargetConnection implements TransportHandler {
     this.transport.send(pdu);
   }
 
+  // ---------------------------------------------------------------- fault injection (FaultTarget)
+
+  get dataDigest(): boolean {
+    return this.params?.dataDigest === true;
+  }
+
+  faultClose(graceful: boolean): void {
+    this.destroy(graceful);
+  }
+
+  /** RFC 7143 11.9.1: AsyncEvent 1, the initiator is to log out within Parameter3 seconds. */
+  sendAsyncLogout(withinS: number): void {
+    if (this.phase !== "full") return;
+    const msg: AsyncMessage = {
+      opcode: Opcode.AsyncMessage,
+      lun: 0n,
+      statSN: 0,
+      expCmdSN: 0,
+      maxCmdSN: 0,
+      asyncEvent: AsyncEvent.LogoutRequest,
+      asyncVCode: 0,
+      parameter1: 0,
+      parameter2: 0,
+      parameter3: withinS,
+      data: EMPTY,
+    };
+    this.stamp(msg, true);
+    this.transport.send(msg);
+  }
+
+  raiseUnitAttention(asc: number, ascq: number): void {
+    const nexus = this.nexus;
+    if (nexus === null) return;
+    for (const l of this.host.luCtx.lunList()) this.host.lu(l)?.unitAttention(nexus, asc, ascq);
+  }
+
   /** Closes the connection now; tasks end without responses; the session's nexus is gone. */
   destroy(graceful = false): void {
     if (this.phase === "closed" && this.transport.isClosed && this.nexus === null) return;
@@ -968,6 +1072,11 @@ export class TargetConnection implements TransportHandler {
       clearInterval(this.nopTimer);
       this.nopTimer = null;
     }
+    if (this.loginTimer !== null) {
+      clearTimeout(this.loginTimer);
+      this.loginTimer = null;
+    }
+    this.faults?.dispose();
     for (const t of [...this.tasks.values()]) this.abortTask(t);
     if (graceful) this.transport.end(1000);
     else this.transport.destroy();
@@ -979,10 +1088,6 @@ export class TargetConnection implements TransportHandler {
     this.host.closed(this);
     void this.logoutPending;
   }
-}
-
-export function sessionKey(initiatorName: string, isid: number): string {
-  return `${initiatorName.toLowerCase()}|${isid}`;
 }
 
 function setResidual(
