@@ -23,6 +23,7 @@ import { buildResult } from "../result/build.js";
 import {
   addSenseCounts,
   intervalsOf,
+  reduceRecovery,
   reduceRepetitions,
   reduceVerify,
   summarizeAccumulator,
@@ -369,6 +370,7 @@ function jobResult(phase: number, step: number, reps: JobRepAcc[]): JobResult {
       write: summarizeAccumulator(a.write, sec),
       errors: a.errors,
       intervals: intervalsOf(a.intervals),
+      recovery: { ...a.recovery },
     };
   });
   const total = reduceRepetitions(repetitions);
@@ -405,5 +407,6 @@ function jobResult(phase: number, step: number, reps: JobRepAcc[]): JobResult {
       })),
     ),
     repetitions,
+    recovery: reduceRecovery(reps.map((a) => a.recovery)),
   };
 }

@@ -10,11 +10,13 @@ import { mergeInto, newLatencyHistogram } from "../result/histogram.js";
 import { addToAccumulator, decodeOp, newOpAccumulator, type OpAccumulator } from "../result/op.js";
 import {
   addIntervalAccumulator,
+  addRecovery,
   addSenseCounts,
   type IntervalAccumulator,
   MAX_VERIFY_FAILURES,
+  newRecoveryReport,
 } from "../result/reduce.js";
-import type { VerifyMismatchReport } from "../result/types.js";
+import type { RecoveryReport, VerifyMismatchReport } from "../result/types.js";
 import type { ResolvedJob } from "../workload/types.js";
 import {
   CTL_GO,
@@ -45,6 +47,8 @@ export interface JobRepAcc {
   errors: number;
   errorsBySense: Record<string, number>;
   reconnects: number;
+  /** The job's sessions' recovery (its workers added up). */
+  recovery: RecoveryReport;
   blocksChecked: number;
   mismatchCount: number;
   mismatches: VerifyMismatchReport[];
@@ -90,6 +94,7 @@ function newJobRepAcc(sj: StepJob): JobRepAcc {
     errors: 0,
     errorsBySense: {},
     reconnects: 0,
+    recovery: newRecoveryReport(),
     blocksChecked: 0,
     mismatchCount: 0,
     mismatches: [],
@@ -128,7 +133,15 @@ export async function runStepOnce(
   // Once per worker per second: decode the worker's interval once and add it into its job's total,
   // its job's interval and the step's interval (the timeline).
   const onInterval = (acc: JobRepAcc, m: IntervalMessage): void => {
-    const part = { read: decodeOp(m.read), write: decodeOp(m.write), errors: m.errors, ms: m.ms };
+    const part: IntervalAccumulator = {
+      read: decodeOp(m.read),
+      write: decodeOp(m.write),
+      errors: m.errors,
+      ms: m.ms,
+      outageMs: m.outageMs,
+      reconnects: m.reconnects,
+      hasRecovery: true,
+    };
     addToAccumulator(acc.read, part.read);
     addToAccumulator(acc.write, part.write);
     acc.errors += m.errors;
@@ -178,6 +191,7 @@ export async function runStepOnce(
           acc.measuredMs = Math.max(acc.measuredMs, res.measuredMs);
           addSenseCounts(acc.errorsBySense, res.errorsBySense);
           acc.reconnects += res.reconnects;
+          addRecovery(acc.recovery, res.recovery);
           acc.blocksChecked += res.blocksChecked;
           acc.mismatchCount += res.mismatchCount;
           for (const m of res.mismatches) {

@@ -1,5 +1,5 @@
 /**
- * Assembles a result (schemaVersion 2) from a run's job steps and timeline: the summary through
+ * Assembles a result (schemaVersion 3) from a run's job steps and timeline: the summary through
  * the reducer, the fingerprint of the workload, the environment, the link and how close to it each
  * operation came, secrets removed from the URL and the workload. Nothing here measures; it only puts the measured parts together.
  */
@@ -36,8 +36,14 @@ export function buildResult(input: ResultInput): RunResult {
   const workload = workloadForResult(input.workload);
   const target = { ...input.target, url: redactUrl(input.target.url) };
   const link = input.link ?? null;
-  const jobs = input.jobs.map((j) => ({ ...j, efficiency: efficiencyOf(link, target, j) }));
+  // each version's keys after the older ones: efficiency (2), then recovery (3)
+  const jobs = input.jobs.map(({ recovery, ...j }) => ({
+    ...j,
+    efficiency: efficiencyOf(link, target, j),
+    ...(recovery !== undefined ? { recovery } : {}),
+  }));
   const { durationSec, summary } = reduceSummary(jobs);
+  const { recovery, ...totals } = summary;
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: "iscsi-bench", version: toolVersion() },
@@ -48,7 +54,11 @@ export function buildResult(input: ResultInput): RunResult {
     host: hostInfo(),
     workload,
     target,
-    summary: { ...summary, efficiency: efficiencyOf(link, target, summary) },
+    summary: {
+      ...totals,
+      efficiency: efficiencyOf(link, target, totals),
+      ...(recovery !== undefined ? { recovery } : {}),
+    },
     jobs,
     timeline: input.timeline,
     repeat: input.repeat,

@@ -1,15 +1,23 @@
 /**
  * Result files on disk: where a run writes one, how it is written, and `readResult()`, which
  * reads one back validated and typed, or fails with one line that names the file and the JSON
- * path ("results/a.json: summary.read.histogram: expected string"). Version 1 files are read as
- * they are: what they lack is listed in `missing`, never filled in.
+ * path ("results/a.json: summary.read.histogram: expected string"). Older files are read as
+ * they are: what a version 1 file lacks is listed in `missing`, never filled in; a version 2 file
+ * lacks only the recovery counters (schemaVersion 3), which no reader compares, so its `missing`
+ * stays empty and the recovery keys are simply absent.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../common/errors.js";
 import { formatJsonPath, type PathPart } from "../common/json-path.js";
 import { readUserFile } from "../common/read-file.js";
-import { resultSchema, type SchemaProblem, SUPPORTED_SCHEMA_VERSIONS, v2Problems } from "./schema.js";
+import {
+  resultSchema,
+  type SchemaProblem,
+  SUPPORTED_SCHEMA_VERSIONS,
+  v2Problems,
+  v3Problems,
+} from "./schema.js";
 import type { RunResult } from "./types.js";
 
 /** A file that is not a readable result; the commands exit 2. */
@@ -32,6 +40,12 @@ export const MISSING_IN_V1 = [
   "environment (CPU model, target identity at run time)",
   "link and link efficiency",
 ];
+
+/** "1, 2 and 3" */
+function readableVersions(): string {
+  const v = SUPPORTED_SCHEMA_VERSIONS.map(String);
+  return v.length === 1 ? v[0]! : `${v.slice(0, -1).join(", ")} and ${v[v.length - 1]}`;
+}
 
 function valueAt(root: unknown, path: readonly PathPart[]): unknown {
   let v = root;
@@ -58,9 +72,9 @@ export function parseResult(json: unknown, source: string): LoadedResult {
   if (version === undefined) {
     throw new ResultFileError(`${source}: not an iscsi-bench result (no schemaVersion)`);
   }
-  if (!SUPPORTED_SCHEMA_VERSIONS.includes(version as 1 | 2)) {
+  if (!SUPPORTED_SCHEMA_VERSIONS.includes(version as 1 | 2 | 3)) {
     throw new ResultFileError(
-      `${source}: schemaVersion: unknown version ${JSON.stringify(version)} (this iscsi-bench reads ${SUPPORTED_SCHEMA_VERSIONS.join(" and ")}; a newer one may read it)`,
+      `${source}: schemaVersion: unknown version ${JSON.stringify(version)} (this iscsi-bench reads ${readableVersions()}; a newer one may read it)`,
     );
   }
   const parsed = resultSchema.safeParse(json);
@@ -77,7 +91,7 @@ export function parseResult(json: unknown, source: string): LoadedResult {
   }
   const result = parsed.data;
   if (result.schemaVersion >= 2) {
-    const problems = v2Problems(result);
+    const problems = [...v2Problems(result), ...(result.schemaVersion >= 3 ? v3Problems(result) : [])];
     if (problems.length > 0) fail(source, problems[0]!, problems.length - 1);
   }
   return { path: source, result, missing: result.schemaVersion === 1 ? [...MISSING_IN_V1] : [] };

@@ -4,7 +4,8 @@
  * of a step, and later the hosts of one sharded workload. The rules are the same for all:
  *   - histograms are added bucket by bucket (exact), and percentiles are computed from the sum;
  *     a percentile is never averaged;
- *   - counters (I/Os, bytes, errors, errors by sense, verify counts) are summed;
+ *   - counters (I/Os, bytes, errors, errors by sense, verify counts, recovery counts and outage
+ *     milliseconds) are summed;
  *   - time depends on how the parts ran: parts that ran side by side ("parallel": workers, hosts)
  *     cover the longest of their times, parts that ran one after another ("sequential":
  *     intervals, repetitions, steps) the sum, and throughput is always counters over that time;
@@ -20,6 +21,7 @@ import type {
   JobResult,
   OpName,
   OpSummary,
+  RecoveryReport,
   RunSummary,
   TimelineEntry,
   TimelineOp,
@@ -68,29 +70,64 @@ export function intervalOpOf(acc: OpAccumulator): IntervalOp {
   return { ios: acc.ios, bytes: acc.bytes, histogram: encodeHistogram(acc.latency) };
 }
 
-/** An interval accumulator: both operations, errors, and the time it covers. */
+/**
+ * An interval accumulator: both operations, errors, the time it covers, and the recovery seen in
+ * it (milliseconds without a connection and reconnects, summed over sessions). `hasRecovery` is
+ * false while only parts without recovery figures (older files) went in.
+ */
 export interface IntervalAccumulator {
   read: OpAccumulator;
   write: OpAccumulator;
   errors: number;
   ms: number;
+  outageMs: number;
+  reconnects: number;
+  hasRecovery: boolean;
 }
 
 export function newIntervalAccumulator(): IntervalAccumulator {
-  return { read: newOpAccumulator(), write: newOpAccumulator(), errors: 0, ms: 0 };
+  return {
+    read: newOpAccumulator(),
+    write: newOpAccumulator(),
+    errors: 0,
+    ms: 0,
+    outageMs: 0,
+    reconnects: 0,
+    hasRecovery: false,
+  };
+}
+
+/** One interval part as it arrives (a worker's second, an interval of a file). */
+export interface IntervalPart {
+  read: EncodedOp;
+  write: EncodedOp;
+  errors: number;
+  ms: number;
+  /** Absent in parts of files before schemaVersion 3. */
+  outageMs?: number;
+  reconnects?: number;
 }
 
 /** Adds a part of interval `index` (e.g. one worker's second) into `intervals`. Parallel parts. */
 export function addIntervalPart(
   intervals: Map<number, IntervalAccumulator>,
   index: number,
-  part: { read: EncodedOp; write: EncodedOp; errors: number; ms: number },
+  part: IntervalPart,
 ): void {
   const read = newOpAccumulator();
   const write = newOpAccumulator();
   addEncodedOp(read, part.read);
   addEncodedOp(write, part.write);
-  addIntervalAccumulator(intervals, index, { read, write, errors: part.errors, ms: part.ms });
+  const hasRecovery = part.outageMs !== undefined || part.reconnects !== undefined;
+  addIntervalAccumulator(intervals, index, {
+    read,
+    write,
+    errors: part.errors,
+    ms: part.ms,
+    outageMs: part.outageMs ?? 0,
+    reconnects: part.reconnects ?? 0,
+    hasRecovery,
+  });
 }
 
 /** The same, for a part already decoded (one decode serves every whole the part belongs to). */
@@ -108,6 +145,14 @@ export function addIntervalAccumulator(
   addToAccumulator(iv.write, part.write);
   iv.errors += part.errors;
   if (part.ms > iv.ms) iv.ms = part.ms;
+  iv.outageMs += part.outageMs;
+  iv.reconnects += part.reconnects;
+  iv.hasRecovery ||= part.hasRecovery;
+}
+
+/** The recovery keys of an interval or timeline entry (none for parts of older files). */
+function recoveryKeys(iv: IntervalAccumulator): { outageMs?: number; reconnects?: number } {
+  return iv.hasRecovery ? { outageMs: Math.round(iv.outageMs), reconnects: iv.reconnects } : {};
 }
 
 /** True for an interval with no time and no I/O (a worker's empty final snapshot). */
@@ -140,6 +185,7 @@ export function intervalsOf(intervals: Map<number, IntervalAccumulator>): Interv
       read: intervalOpOf(iv.read),
       write: intervalOpOf(iv.write),
       errors: iv.errors,
+      ...recoveryKeys(iv),
     });
     start += ms;
   }
@@ -183,6 +229,7 @@ export function timelineOf(
       repetition,
       index,
       ms: round3(ms),
+      ...recoveryKeys(iv),
     });
   }
   return out;
@@ -220,6 +267,11 @@ export function reduceTimelines(parts: TimelineEntry[][]): TimelineEntry[] {
       }
       slot.acc.errors += e.errors;
       slot.acc.ms = Math.max(slot.acc.ms, e.ms);
+      if (e.outageMs !== undefined || e.reconnects !== undefined) {
+        slot.acc.outageMs += e.outageMs ?? 0;
+        slot.acc.reconnects += e.reconnects ?? 0;
+        slot.acc.hasRecovery = true;
+      }
     });
   }
   const slots = [...byKey.values()].sort(
@@ -239,6 +291,7 @@ export function reduceTimelines(parts: TimelineEntry[][]): TimelineEntry[] {
       repetition: s.repetition,
       index: s.index,
       ms: round3(ms),
+      ...recoveryKeys(s.acc),
     });
   }
   return out;
@@ -261,12 +314,65 @@ function reduceOpOf<T extends { read: OpSummary; write: OpSummary }>(
   );
 }
 
+export const RECOVERY_KEYS = [
+  "reconnects",
+  "reinstatements",
+  "reissued",
+  "aborts",
+  "commandTimeouts",
+  "unitAttentions",
+  "busyRetries",
+  "outageMs",
+  "recoveredBlocks",
+] as const satisfies ReadonlyArray<keyof RecoveryReport>;
+
+export function newRecoveryReport(): RecoveryReport {
+  return {
+    reconnects: 0,
+    reinstatements: 0,
+    reissued: 0,
+    aborts: 0,
+    commandTimeouts: 0,
+    unitAttentions: 0,
+    busyRetries: 0,
+    outageMs: 0,
+    recoveredBlocks: 0,
+  };
+}
+
+/** Adds one part's recovery counts into `into` (every key summed; outage in session-milliseconds). */
+export function addRecovery(into: RecoveryReport, part: RecoveryReport): void {
+  for (const k of RECOVERY_KEYS) into[k] += part[k];
+}
+
+/**
+ * The recovery of parts (workers, repetitions, jobs, hosts): the sums. Undefined when some part
+ * has none (a file before schemaVersion 3): a total of only some parts would be wrong.
+ */
+export function reduceRecovery(parts: ReadonlyArray<RecoveryReport | undefined>): RecoveryReport | undefined {
+  const out = newRecoveryReport();
+  for (const p of parts) {
+    if (p === undefined) return undefined;
+    addRecovery(out, p);
+  }
+  out.outageMs = Math.round(out.outageMs);
+  return out;
+}
+
+/** `{ recovery }` when the parts have it, else nothing (so that no key is invented). */
+function recoveryOf(parts: ReadonlyArray<{ recovery?: RecoveryReport }>): { recovery?: RecoveryReport } {
+  if (parts.length === 0) return {};
+  const r = reduceRecovery(parts.map((p) => p.recovery));
+  return r === undefined ? {} : { recovery: r };
+}
+
 /** The total of a step's repetitions (they ran one after another). */
 export function reduceRepetitions(reps: JobRepetition[]): {
   durationSec: number;
   read: OpSummary;
   write: OpSummary;
   errors: number;
+  recovery?: RecoveryReport;
 } {
   const sec = combineTime(
     reps.map((r) => r.durationSec),
@@ -277,6 +383,7 @@ export function reduceRepetitions(reps: JobRepetition[]): {
     read: reduceOpOf(reps, "read", sec, (i) => `repetitions[${i}]`),
     write: reduceOpOf(reps, "write", sec, (i) => `repetitions[${i}]`),
     errors: reps.reduce((n, r) => n + r.errors, 0),
+    ...recoveryOf(reps),
   };
 }
 
@@ -315,6 +422,7 @@ export function reduceSummary(jobs: JobResult[]): { durationSec: number; summary
       errorsBySense,
       reconnects: jobs.reduce((n, j) => n + j.reconnects, 0),
       verify: reduceVerify(jobs.map((j) => j.verify)),
+      ...recoveryOf(jobs),
     },
   };
 }
@@ -354,6 +462,8 @@ export function reduceParallelJobs(parts: JobResult[]): JobResult {
             write: { ios: iv.write.ios, bytes: iv.write.bytes, latency: iv.write.histogram, service: "" },
             errors: iv.errors,
             ms: iv.ms,
+            outageMs: iv.outageMs,
+            reconnects: iv.reconnects,
           });
         }
       }
@@ -364,6 +474,7 @@ export function reduceParallelJobs(parts: JobResult[]): JobResult {
         write: reduceOpOf(reps, "write", rsec, (i) => `part ${i} repetitions[${r}]`),
         errors: reps.reduce((n, x) => n + x.errors, 0),
         intervals: intervalsOf(intervals),
+        ...recoveryOf(reps),
       });
     }
   }
@@ -403,6 +514,7 @@ export function reduceParallelJobs(parts: JobResult[]): JobResult {
           },
     verify: reduceVerify(parts.map((p) => p.verify)),
     ...(repetitions !== undefined ? { repetitions } : {}),
+    ...recoveryOf(parts),
   };
 }
 

@@ -15,7 +15,7 @@ export function resultJsonSchema(): Record<string, unknown> {
     ...schema,
     title: "iscsi-bench result",
     description:
-      "The JSON result of `iscsi-bench run` (schemaVersion 1 and 2; keys marked 'from schemaVersion 2' are required in version 2 files). See docs/result-schema.md.",
+      "The JSON result of `iscsi-bench run` (schemaVersion 1, 2 and 3; keys marked 'from schemaVersion N' are required in files of version N and later). See docs/result-schema.md.",
   };
 }
 

@@ -3,14 +3,15 @@
  * inferred from it, readResult() validates with it, and docs/result.schema.json is generated from
  * it (a test keeps that file in sync). docs/result-schema.md documents every key.
  *
- * One schema reads both versions. schemaVersion 2 extends version 1 and renames nothing; the keys
- * it adds are optional here so that a version 1 file parses, and `v2Problems()` requires them in a
- * version 2 file. What a version 1 file lacks stays absent: it is never invented.
+ * One schema reads every version. Each version extends the one before and renames nothing; the
+ * keys a version adds are optional here so that older files parse, and `v2Problems()` /
+ * `v3Problems()` require them in files of that version or later. What an older file lacks stays
+ * absent: it is never invented.
  */
 import { z } from "zod";
 
-export const SCHEMA_VERSION = 2;
-export const SUPPORTED_SCHEMA_VERSIONS = [1, 2] as const;
+export const SCHEMA_VERSION = 3;
+export const SUPPORTED_SCHEMA_VERSIONS = [1, 2, 3] as const;
 
 const num = z.number({ error: "expected number" });
 const int = z.int({ error: "expected integer" });
@@ -19,6 +20,7 @@ const str = z.string({ error: "expected string" });
 const bool = z.boolean({ error: "expected boolean" });
 
 const v2 = (description: string) => ({ description: `${description} (from schemaVersion 2)` });
+const v3 = (description: string) => ({ description: `${description} (from schemaVersion 3)` });
 
 export const latencyStatsSchema = z
   .object({
@@ -71,6 +73,31 @@ export const rateReportSchema = z.object({
   maxLagMs: num,
 });
 
+/**
+ * What the initiator's recovery did (schemaVersion 3): each worker's session counts from its login
+ * to its logout (ramp and read-back included); parts add up (workers, repetitions, jobs).
+ */
+export const recoverySchema = z
+  .object({
+    reconnects: count.meta({ description: "connections lost and replaced" }),
+    reinstatements: count.meta({
+      description: "logins with the old ISID and TSIH 0 the target accepted (RFC 7143 6.3.5)",
+    }),
+    reissued: count.meta({ description: "commands sent again as new tasks after a connection loss" }),
+    aborts: count.meta({ description: "ABORT TASK requests sent (command timeouts)" }),
+    commandTimeouts: count.meta({ description: "commands that reached --command-timeout" }),
+    unitAttentions: count.meta({ description: "UNIT ATTENTIONs consumed instead of reported as errors" }),
+    busyRetries: count.meta({ description: "commands answered BUSY or TASK SET FULL and sent again" }),
+    outageMs: num.min(0).meta({
+      description: "milliseconds without a connection, summed over sessions (two workers down 1 s: 2000)",
+    }),
+    recoveredBlocks: count.meta({
+      description:
+        "blocks of verified writes that returned GOOD after a re-issue (checked again, never mismatches)",
+    }),
+  })
+  .meta(v3("what the initiator's recovery did"));
+
 /** One operation of one interval: exact counters and that interval's latency histogram. */
 export const intervalOpSchema = z.object({
   ios: count,
@@ -116,6 +143,11 @@ export const intervalSchema = z.object({
   read: intervalOpSchema,
   write: intervalOpSchema,
   errors: count,
+  outageMs: num
+    .min(0)
+    .optional()
+    .meta(v3("milliseconds of the interval without a connection, summed over the job's sessions")),
+  reconnects: count.optional().meta(v3("connections lost and replaced in the interval")),
 });
 
 /** One measured repetition of one job step (`run --repeat`). */
@@ -126,6 +158,7 @@ export const jobRepetitionSchema = z.object({
   write: opSummarySchema,
   errors: count,
   intervals: z.array(intervalSchema),
+  recovery: recoverySchema.optional(),
 });
 
 export const jobResultSchema = z.object({
@@ -147,6 +180,7 @@ export const jobResultSchema = z.object({
     .optional()
     .meta(v2("every measured repetition of this step, in order; their total is this object")),
   efficiency: efficiencySchema.nullable().optional(),
+  recovery: recoverySchema.optional(),
 });
 
 const negotiatedSchema = z.record(z.string(), z.union([num, bool, str]));
@@ -181,6 +215,11 @@ export const timelineEntrySchema = z.object({
   repetition: count.optional().meta(v2("the repetition of the step")),
   index: count.optional().meta(v2("0-based interval of the repetition")),
   ms: num.optional().meta(v2("milliseconds the interval covers")),
+  outageMs: num
+    .min(0)
+    .optional()
+    .meta(v3("milliseconds of the interval without a connection, summed over the step's sessions")),
+  reconnects: count.optional().meta(v3("connections lost and replaced in the interval")),
 });
 
 export const environmentSchema = z
@@ -203,7 +242,7 @@ export const environmentSchema = z
   .meta({ description: "what the run ran on: it says what differed between two results" });
 
 export const resultSchema = z.object({
-  schemaVersion: z.union([z.literal(1), z.literal(2)], { error: "expected 1 or 2" }),
+  schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3)], { error: "expected 1, 2 or 3" }),
   tool: z.object({ name: str, version: str }),
   startedAt: str,
   durationSec: num,
@@ -220,6 +259,7 @@ export const resultSchema = z.object({
     reconnects: count,
     verify: verifySummarySchema,
     efficiency: efficiencySchema.nullable().optional(),
+    recovery: recoverySchema.optional(),
   }),
   jobs: z.array(jobResultSchema),
   timeline: z.array(timelineEntrySchema),
@@ -267,6 +307,30 @@ export function v2Problems(r: z.infer<typeof resultSchema>): SchemaProblem[] {
       need(e[op].ios !== undefined, ["timeline", i, op, "ios"]);
       need(e[op].bytes !== undefined, ["timeline", i, op, "bytes"]);
     }
+  });
+  return out;
+}
+
+/** The keys a version 3 file must have that version 2 did not. */
+export function v3Problems(r: z.infer<typeof resultSchema>): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  const need = (ok: boolean, path: PathPart[]): void => {
+    if (!ok) out.push({ path, message: "missing (required from schemaVersion 3)" });
+  };
+  need(r.summary.recovery !== undefined, ["summary", "recovery"]);
+  r.jobs.forEach((j, i) => {
+    need(j.recovery !== undefined, ["jobs", i, "recovery"]);
+    j.repetitions?.forEach((rep, k) => {
+      need(rep.recovery !== undefined, ["jobs", i, "repetitions", k, "recovery"]);
+      rep.intervals.forEach((iv, n) => {
+        need(iv.outageMs !== undefined, ["jobs", i, "repetitions", k, "intervals", n, "outageMs"]);
+        need(iv.reconnects !== undefined, ["jobs", i, "repetitions", k, "intervals", n, "reconnects"]);
+      });
+    });
+  });
+  r.timeline.forEach((e, i) => {
+    need(e.outageMs !== undefined, ["timeline", i, "outageMs"]);
+    need(e.reconnects !== undefined, ["timeline", i, "reconnects"]);
   });
   return out;
 }

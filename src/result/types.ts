@@ -1,6 +1,6 @@
 /**
  * The result types, inferred from the zod schema (schema.ts) so that the file's shape is defined
- * once. The keys schemaVersion 2 added are optional in these types: a version 1 file read back
+ * once. The keys schemaVersion 2 and 3 added are optional in these types: an older file read back
  * lacks them, and every reader must say so rather than assume them.
  */
 import type { z } from "zod";
@@ -16,6 +16,7 @@ import type {
   opEfficiencySchema,
   opSummarySchema,
   rateReportSchema,
+  recoverySchema,
   resultSchema,
   targetReportSchema,
   timelineEntrySchema,
@@ -29,6 +30,7 @@ export type OpSummary = z.infer<typeof opSummarySchema>;
 export type VerifyMismatchReport = z.infer<typeof verifyMismatchSchema>;
 export type VerifySummary = z.infer<typeof verifySummarySchema>;
 export type RateReport = z.infer<typeof rateReportSchema>;
+export type RecoveryReport = z.infer<typeof recoverySchema>;
 export type IntervalOp = z.infer<typeof intervalOpSchema>;
 export type Interval = z.infer<typeof intervalSchema>;
 export type JobRepetition = z.infer<typeof jobRepetitionSchema>;

@@ -1,6 +1,6 @@
 /**
  * Helpers of the engine's end-to-end tests: build dist/ once, run the CLI from dist/ with node,
- * and check a result file against the schemaVersion 2 contract.
+ * and check a result file against the schemaVersion 3 contract.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -130,9 +130,53 @@ export function checkOp(op: any, where: string): void {
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, checked field by field
 type Json = any;
 
-/** Checks the contract of a finished (not interrupted) result. */
+export const RECOVERY_KEYS = [
+  "reconnects",
+  "reinstatements",
+  "reissued",
+  "aborts",
+  "commandTimeouts",
+  "unitAttentions",
+  "busyRetries",
+  "outageMs",
+  "recoveredBlocks",
+];
+
+/**
+ * Checks a result's recovery counters (schemaVersion 3): every key, per job, repetition and in
+ * total; the job is the sum of its repetitions, the total the sum of the jobs; the intervals and the
+ * timeline have outageMs and reconnects, and with `clean` (no fault) everything is zero.
+ */
+export function checkRecovery(r: Json, clean: boolean): void {
+  const sum = (xs: Json[], k: string): number => xs.reduce((n: number, x: Json) => n + x.recovery[k], 0);
+  expect(Object.keys(r.summary.recovery)).toEqual(RECOVERY_KEYS);
+  for (const j of r.jobs) {
+    expect(Object.keys(j.recovery), j.name).toEqual(RECOVERY_KEYS);
+    expect(j.reconnects, j.name).toBe(j.recovery.reconnects);
+    for (const k of RECOVERY_KEYS) expect(sum(j.repetitions, k), `${j.name} ${k}`).toBe(j.recovery[k]);
+    for (const rep of j.repetitions) {
+      for (const iv of rep.intervals) {
+        expect(iv.outageMs, j.name).toBeGreaterThanOrEqual(0);
+        expect(iv.outageMs, j.name).toBeLessThanOrEqual(iv.ms * j.workers + 1);
+        expect(Number.isInteger(iv.reconnects), j.name).toBe(true);
+      }
+    }
+  }
+  for (const k of RECOVERY_KEYS) expect(sum(r.jobs, k), `summary ${k}`).toBe(r.summary.recovery[k]);
+  expect(r.summary.reconnects).toBe(r.summary.recovery.reconnects);
+  for (const e of r.timeline) {
+    expect(e.outageMs).toBeGreaterThanOrEqual(0);
+    expect(Number.isInteger(e.reconnects)).toBe(true);
+  }
+  if (clean) {
+    for (const k of RECOVERY_KEYS) expect(r.summary.recovery[k], k).toBe(0);
+    for (const e of r.timeline) expect([e.outageMs, e.reconnects]).toEqual([0, 0]);
+  }
+}
+
+/** Checks the contract of a finished (not interrupted) result of a run without faults. */
 export function checkResult(r: Json, builtin: boolean): void {
-  expect(r.schemaVersion).toBe(2);
+  expect(r.schemaVersion).toBe(3);
   // the schema itself, as readResult checks it
   expect(parseResult(r, "result").missing).toEqual([]);
   expect(r.fingerprint).toMatch(/^sha256:[0-9a-f]{16}$/);
@@ -198,6 +242,7 @@ export function checkResult(r: Json, builtin: boolean): void {
       expect(decodeHistogram(op.histogram).totalCount).toBe(op.ios);
     }
   }
+  checkRecovery(r, true);
   // the timeline's intervals add up exactly to the run's totals
   for (const op of ["read", "write"] as const) {
     expect(r.timeline.reduce((n: number, e: Json) => n + e[op].ios, 0)).toBe(r.summary[op].ios);

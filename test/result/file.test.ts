@@ -13,7 +13,7 @@ import {
 } from "../../src/result/file.js";
 import { decodeHistogram } from "../../src/result/histogram.js";
 import { resultJsonSchemaText } from "../../src/result/schema-file.js";
-import { sampleResult } from "./fixture.js";
+import { buildFixtureResult, sampleResult } from "./fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "iscsi-bench-result-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,7 +39,7 @@ function expectReadError(path: string, message: string): void {
   expect((caught as Error).message).toBe(message);
 }
 
-describe("result file (schemaVersion 2)", () => {
+describe("result file (schemaVersion 3)", () => {
   it("keeps every schemaVersion 1 key, in order, and adds the version 2 ones after them", () => {
     const r = sampleResult();
     expect(Object.keys(r)).toEqual([
@@ -63,7 +63,7 @@ describe("result file (schemaVersion 2)", () => {
     expect(r.link).toBeNull();
     expect(r.summary.efficiency).toBeNull();
     expect(r.jobs[0]!.efficiency).toBeNull();
-    expect(r.schemaVersion).toBe(2);
+    expect(r.schemaVersion).toBe(3);
     expect(r.tool.name).toBe("iscsi-bench");
     expect(r.tool.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(r.durationSec).toBe(2);
@@ -91,6 +91,47 @@ describe("result file (schemaVersion 2)", () => {
     expect(t).toMatchObject({ t: 2, step: 0, repetition: 0, index: 1, ms: 1000, errors: 1 });
     expect(t.read).toMatchObject({ iops: 1000, ios: 1000, bytes: 1000 * 131072, p99Us: 498 });
     expect(decodeHistogram(t.read.histogram!).totalCount).toBe(1000);
+  });
+
+  it("adds the recovery counters (version 3) after every older key: per job, repetition, interval and in total", () => {
+    const r = buildFixtureResult({
+      reps: [
+        [
+          { ios: 1000, baseUs: 400 },
+          { ios: 600, baseUs: 400, outageMs: 400, reconnects: 1 },
+        ],
+        [{ ios: 1000, baseUs: 400, outageMs: 150, reconnects: 1 }],
+      ],
+    });
+    const recovery = {
+      reconnects: 2,
+      reinstatements: 2,
+      reissued: 0,
+      aborts: 0,
+      commandTimeouts: 0,
+      unitAttentions: 0,
+      busyRetries: 0,
+      outageMs: 550,
+      recoveredBlocks: 0,
+    };
+    expect(Object.keys(r.summary).at(-1)).toBe("recovery");
+    expect(r.summary.recovery).toEqual(recovery);
+    const job = r.jobs[0]!;
+    expect(job.recovery).toEqual(recovery);
+    expect(Object.keys(job).indexOf("recovery")).toBeGreaterThan(Object.keys(job).indexOf("repetitions"));
+    expect(job.repetitions!.map((x) => x.recovery!.outageMs)).toEqual([400, 150]);
+    expect(job.repetitions![0]!.intervals.map((i) => [i.outageMs, i.reconnects])).toEqual([
+      [0, 0],
+      [400, 1],
+    ]);
+    expect(Object.keys(job.repetitions![0]!.intervals[0]!).slice(-2)).toEqual(["outageMs", "reconnects"]);
+    expect(r.timeline.map((e) => [e.outageMs, e.reconnects])).toEqual([
+      [0, 0],
+      [400, 1],
+      [150, 1],
+    ]);
+    const p = writeResult(r, join(dir, "v3.json"));
+    expect(readResult(p).result).toEqual(r);
   });
 
   it("removes secrets from the target URL and the workload", () => {
@@ -157,11 +198,57 @@ describe("readResult: one line naming the file and the JSON path", () => {
       `${join(dir, "workload.json")}: not an iscsi-bench result (no schemaVersion)`,
     );
     const future = good();
-    future.schemaVersion = 3;
+    future.schemaVersion = 4;
     expectReadError(
-      writeJson("v3.json", future),
-      `${join(dir, "v3.json")}: schemaVersion: unknown version 3 (this iscsi-bench reads 1 and 2; a newer one may read it)`,
+      writeJson("v4.json", future),
+      `${join(dir, "v4.json")}: schemaVersion: unknown version 4 (this iscsi-bench reads 1, 2 and 3; a newer one may read it)`,
     );
+  });
+
+  it("a version 3 file without what version 3 requires", () => {
+    const r = good();
+    delete r.timeline[1].outageMs;
+    const p = writeJson("v3-missing.json", r);
+    expectReadError(p, `${p}: timeline[1].outageMs: missing (required from schemaVersion 3)`);
+    const q = good();
+    delete q.jobs[0].recovery;
+    delete q.summary.recovery;
+    const p2 = writeJson("v3-missing-2.json", q);
+    expectReadError(p2, `${p2}: summary.recovery: missing (required from schemaVersion 3) (and 1 more)`);
+    const n = good();
+    n.jobs[0].recovery.outageMs = -1;
+    const p3 = writeJson("v3-negative.json", n);
+    expect(() => readResult(p3)).toThrow(new RegExp(`^${p3}: jobs\\[0\\]\\.recovery\\.outageMs: `));
+  });
+});
+
+describe("schemaVersion 2 files", () => {
+  it("are read as they are: no recovery keys, none invented", () => {
+    const r = JSON.parse(serializeResult(sampleResult()));
+    r.schemaVersion = 2;
+    delete r.summary.recovery;
+    for (const j of r.jobs) {
+      delete j.recovery;
+      for (const rep of j.repetitions) {
+        delete rep.recovery;
+        for (const iv of rep.intervals) {
+          delete iv.outageMs;
+          delete iv.reconnects;
+        }
+      }
+    }
+    for (const e of r.timeline) {
+      delete e.outageMs;
+      delete e.reconnects;
+    }
+    const p = writeJson("v2.json", r);
+    const { result, missing } = readResult(p);
+    expect(result.schemaVersion).toBe(2);
+    expect(missing).toEqual([]);
+    expect(result.summary.recovery).toBeUndefined();
+    expect(result.jobs[0]!.recovery).toBeUndefined();
+    expect(result.timeline[0]!.outageMs).toBeUndefined();
+    expect(result.summary.read.ios).toBe(2000);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   addIntervalPart,
   type IntervalAccumulator,
   intervalsOf,
+  newRecoveryReport,
   reduceRepetitions,
   summarizeAccumulator,
   timelineOf,
@@ -57,6 +58,9 @@ export interface FixtureSecond {
   ios: number;
   baseUs: number;
   errors?: number;
+  /** Milliseconds of the second without a session, and reconnects in it (default 0). */
+  outageMs?: number;
+  reconnects?: number;
 }
 
 /** A repetition of one job from its seconds (reads only), as the runner reduces it. */
@@ -72,10 +76,21 @@ export function repetition(
   const total = newOpAccumulator();
   const none = newOpAccumulator();
   let errors = 0;
+  let outageMs = 0;
+  let reconnects = 0;
   seconds.forEach((s, i) => {
     const acc = opAccumulator(s.ios, bytesPerIo, s.baseUs);
     const read = encodeOp(acc);
-    addIntervalPart(intervals, i, { read, write: encodeOp(none), errors: s.errors ?? 0, ms: 1000 });
+    addIntervalPart(intervals, i, {
+      read,
+      write: encodeOp(none),
+      errors: s.errors ?? 0,
+      ms: 1000,
+      outageMs: s.outageMs ?? 0,
+      reconnects: s.reconnects ?? 0,
+    });
+    outageMs += s.outageMs ?? 0;
+    reconnects += s.reconnects ?? 0;
     total.ios += acc.ios;
     total.bytes += acc.bytes;
     total.latency.add(acc.latency);
@@ -91,6 +106,7 @@ export function repetition(
       write: summarizeAccumulator(none, sec),
       errors,
       intervals: intervalsOf(intervals),
+      recovery: { ...newRecoveryReport(), reconnects, reinstatements: reconnects, outageMs },
     },
     intervals,
   };
@@ -122,7 +138,7 @@ export function buildFixtureResult(o: FixtureOptions = {}): RunResult {
     timeline.push(...timelineOf(intervals, 0, r, t));
     t += rep.durationSec;
   });
-  const total = reduceRepetitions(reps);
+  const { recovery, ...total } = reduceRepetitions(reps);
   const errorsBySense = o.errorsBySense ?? { "MEDIUM ERROR: UNRECOVERED READ ERROR": total.errors };
   const job: JobResult = {
     name: w.jobs[0]!.name,
@@ -132,10 +148,11 @@ export function buildFixtureResult(o: FixtureOptions = {}): RunResult {
     workers: 1,
     ...total,
     errorsBySense: total.errors > 0 ? errorsBySense : {},
-    reconnects: 0,
+    reconnects: recovery?.reconnects ?? 0,
     rate: null,
     verify: { enabled: false, blocksChecked: 0, mismatches: 0, failures: [] },
     repetitions: reps,
+    recovery,
   };
   return buildResult({
     workload: w,

@@ -17,8 +17,10 @@ import {
   type IntervalAccumulator,
   intervalsOf,
   MAX_VERIFY_FAILURES,
+  newRecoveryReport,
   reduceOps,
   reduceParallelJobs,
+  reduceRecovery,
   reduceRepetitions,
   reduceSummary,
   reduceTimelines,
@@ -29,6 +31,7 @@ import {
 import type {
   JobRepetition,
   JobResult,
+  RecoveryReport,
   TimelineEntry,
   VerifyMismatchReport,
   VerifySummary,
@@ -735,5 +738,91 @@ describe("the same values reduced along every path give the same figures", () =>
     const job: JobResult = { ...jobOf({ durationSec: 6, read: [] }), ...total, repetitions: reps };
     const { summary } = reduceSummary([job]);
     expect(summary.read).toEqual(total.read);
+  });
+});
+
+describe("recovery counters (schemaVersion 3): summed over workers, intervals, repetitions, jobs", () => {
+  const rec = (over: Partial<RecoveryReport>): RecoveryReport => ({ ...newRecoveryReport(), ...over });
+
+  it("reduceRecovery sums every key; a part without recovery (an older file) gives none", () => {
+    const a = rec({ reconnects: 2, reinstatements: 2, reissued: 9, outageMs: 1200.4, recoveredBlocks: 16 });
+    const b = rec({
+      reconnects: 1,
+      reinstatements: 1,
+      aborts: 3,
+      commandTimeouts: 3,
+      unitAttentions: 1,
+      busyRetries: 5,
+      outageMs: 300,
+    });
+    expect(reduceRecovery([a, b])).toEqual({
+      reconnects: 3,
+      reinstatements: 3,
+      reissued: 9,
+      aborts: 3,
+      commandTimeouts: 3,
+      unitAttentions: 1,
+      busyRetries: 5,
+      outageMs: 1500,
+      recoveredBlocks: 16,
+    });
+    expect(reduceRecovery([a, undefined])).toBeUndefined();
+    expect(reduceRecovery([])).toEqual(newRecoveryReport());
+  });
+
+  it("repetitions, parallel parts and the summary add up; older parts get no recovery key", () => {
+    const rep = (r: number, o: Partial<RecoveryReport>): JobRepetition => ({
+      ...repetitionOf(r, 1, values(50, 90 + r)),
+      recovery: rec(o),
+    });
+    const total = reduceRepetitions([rep(0, { reconnects: 1, outageMs: 100 }), rep(1, { reissued: 4 })]);
+    expect(total.recovery).toEqual(rec({ reconnects: 1, outageMs: 100, reissued: 4 }));
+    expect("recovery" in reduceRepetitions([repetitionOf(0, 1, values(10, 1))])).toBe(false);
+
+    const jobA = {
+      ...jobOf({
+        durationSec: 1,
+        read: values(20, 3),
+        repetitions: [rep(0, { reconnects: 2, outageMs: 50 })],
+      }),
+      recovery: rec({ reconnects: 2, outageMs: 50 }),
+    };
+    const jobB = {
+      ...jobOf({ durationSec: 1, read: values(20, 4), repetitions: [rep(0, { busyRetries: 7 })] }),
+      recovery: rec({ busyRetries: 7 }),
+    };
+    const both = reduceParallelJobs([jobA, jobB]);
+    expect(both.recovery).toEqual(rec({ reconnects: 2, outageMs: 50, busyRetries: 7 }));
+    expect(both.repetitions![0]!.recovery).toEqual(rec({ reconnects: 2, outageMs: 50, busyRetries: 7 }));
+    const { summary } = reduceSummary([jobA, { ...jobB, step: 1 }]);
+    expect(summary.recovery).toEqual(rec({ reconnects: 2, outageMs: 50, busyRetries: 7 }));
+    expect("recovery" in reduceSummary([jobOf({ durationSec: 1, read: [] })]).summary).toBe(false);
+  });
+
+  it("an interval's outage and reconnects add up over its parts and show in the intervals and the timeline", () => {
+    const m = new Map<number, IntervalAccumulator>();
+    const none = encodeOp(newOpAccumulator());
+    addIntervalPart(m, 0, { read: none, write: none, errors: 0, ms: 1000, outageMs: 0, reconnects: 0 });
+    addIntervalPart(m, 1, { read: none, write: none, errors: 0, ms: 1000, outageMs: 700, reconnects: 1 });
+    addIntervalPart(m, 1, { read: none, write: none, errors: 0, ms: 1000, outageMs: 650, reconnects: 1 });
+    expect(intervalsOf(m).map((i) => [i.outageMs, i.reconnects])).toEqual([
+      [0, 0],
+      [1350, 2],
+    ]);
+    const tl = timelineOf(m, 0, 0, 0);
+    expect(tl.map((e) => [e.outageMs, e.reconnects])).toEqual([
+      [0, 0],
+      [1350, 2],
+    ]);
+    // hosts side by side: summed
+    expect(reduceTimelines([tl, tl]).map((e) => [e.outageMs, e.reconnects])).toEqual([
+      [0, 0],
+      [2700, 4],
+    ]);
+    // parts of older files: no keys
+    const old = new Map<number, IntervalAccumulator>();
+    addIntervalPart(old, 0, { read: none, write: none, errors: 1, ms: 1000 });
+    expect("outageMs" in intervalsOf(old)[0]!).toBe(false);
+    expect("outageMs" in timelineOf(old, 0, 0, 0)[0]!).toBe(false);
   });
 });
