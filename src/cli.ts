@@ -93,6 +93,12 @@ program
   )
   .option("--header-digest", "request HeaderDigest=CRC32C")
   .option("--data-digest", "request DataDigest=CRC32C")
+  .option(
+    "--fault <spec>",
+    "inject a fault into the built-in target (repeatable; see iscsi-bench target --help), e.g. close-every=2s, busy=5",
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  )
+  .option("--fault-seed <n>", "seed of the built-in target's fault PRNG (default 1)")
   .action(async (file: string, opts: RunOptions) => {
     process.exitCode = await runCommand(file, opts);
   });

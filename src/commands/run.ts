@@ -12,6 +12,7 @@ import { parseIscsiUrl } from "../iscsi/url.js";
 import { parseLinkSpec } from "../link/spec.js";
 import { renderSummaryTable } from "../report/table.js";
 import { defaultResultPath, serializeResult, writeResult } from "../result/file.js";
+import { parseFaultSpecs } from "../target/faults.js";
 import { loadWorkloadFile } from "../workload/load.js";
 import { parseDuration } from "../workload/units.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_VERIFY_FAILED, exitCodeFor, printError } from "./exit.js";
@@ -31,6 +32,9 @@ export interface RunOptions {
   linkRate?: string;
   headerDigest?: boolean;
   dataDigest?: boolean;
+  /** --fault specs for the embedded built-in target (repeatable). */
+  fault?: string[];
+  faultSeed?: string | number;
 }
 
 /** Test/embedding hooks; the CLI passes none. */
@@ -42,6 +46,16 @@ export interface RunHooks {
 }
 
 export const MAX_REPEAT = 100;
+
+/** --fault-seed: an integer 0..2^32-1 (undefined: the target's default seed). */
+export function parseFaultSeed(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === "number" ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new InputError(`--fault-seed: expected an integer 0..4294967295, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
 
 /** --repeat as commander hands it: measured repetitions of every step, 1..100. */
 export function parseRepeat(v: unknown): number {
@@ -107,6 +121,8 @@ export async function runCommand(
   let repeat: number;
   let warmupMs = 0;
   let link: RunLink | null;
+  let faults: string[] = [];
+  let faultSeed: number | undefined;
   try {
     workload = loadWorkloadFile(workloadPath);
     if (options.duration !== undefined) {
@@ -128,6 +144,14 @@ export async function runCommand(
         throw new InputError(`--warmup: must be between 0 and 1h, got ${JSON.stringify(options.warmup)}`);
     }
     link = runLinkOf(options);
+    faults = options.fault ?? [];
+    parseFaultSpecs(faults, "--fault"); // a bad spec: one line naming the spec and the bad part
+    faultSeed = parseFaultSeed(options.faultSeed);
+    if (faults.length > 0 && (options.target ?? workload.target) !== null) {
+      throw new InputError(
+        "--fault: faults are injected by the built-in target only, not into an external target",
+      );
+    }
     if (options.out !== undefined && options.out.trim() === "")
       throw new InputError("--out: expected a file name");
   } catch (err) {
@@ -161,6 +185,9 @@ export async function runCommand(
       link,
       headerDigest: options.headerDigest === true,
       dataDigest: options.dataDigest === true,
+      faults,
+      faultSeed,
+      onTargetLog: (line) => stderr.write(`${line}\n`),
       progress,
       signal: abort.signal,
       onPhaseEnd: hooks.onPhaseEnd,

@@ -1,7 +1,8 @@
 /**
  * `iscsi-bench target`: the standalone built-in target. cli.ts wires these in:
  *   targetCommandOptions(program.command("target")).action(async (o) => (process.exitCode = await serveTarget(o)))
- * Prints one line per LUN with its URL, serves until SIGINT/SIGTERM, flushes, exits 0.
+ * Prints one line per LUN with its URL, serves until SIGINT/SIGTERM, flushes, exits 0. The
+ * target's log (each fault as it fires, refused and timed-out logins) goes to stderr.
  * Bad options: one line on stderr, exit 2. Secrets are never printed.
  */
 import { existsSync, statSync } from "node:fs";
@@ -15,7 +16,8 @@ import {
   type LunSpec,
   type TargetOptions,
 } from "../target/options.js";
-import { parseSize } from "../workload/units.js";
+import { parseFaultSpecs } from "../target/faults.js";
+import { parseDuration, parseSize } from "../workload/units.js";
 import { EXIT_OK, reportError } from "./exit.js";
 
 export interface TargetCommandOptions {
@@ -29,6 +31,12 @@ export interface TargetCommandOptions {
   allow?: string[];
   commandWindow?: string | number;
   nopInterval?: string | number;
+  fault?: string[];
+  faultSeed?: string | number;
+  insecure?: boolean;
+  maxSessions?: string | number;
+  maxConnections?: string | number;
+  loginTimeout?: string;
 }
 
 const DEFAULT_LUN = "1GiB";
@@ -54,7 +62,25 @@ export function targetCommandOptions(cmd: Command): Command {
     .option("--mutual-chap <user:secret>", "credentials the target answers mutual CHAP with")
     .option("--allow <initiator-iqn>", "admit only these initiator names (repeatable; default all)", collect)
     .option("--command-window <n>", "CmdSN window per session", "128")
-    .option("--nop-interval <ms>", "NOP-In ping interval in ms (0 = off)", "0");
+    .option("--nop-interval <ms>", "NOP-In ping interval in ms (0 = off)", "0")
+    .option(
+      "--fault <spec>",
+      "inject a fault (repeatable): close-after=<n>, close-every=<dur>, stall=<dur>[,every=<dur>][,after=<dur>], busy=<%>, task-set-full=<%>, drop-response=<n>, corrupt-digest=<n>, async-logout=<dur>[,within=<dur>], unit-attention=<dur>[,asc=<n>,ascq=<n>]",
+      collect,
+    )
+    .option("--fault-seed <n>", "seed of the fault PRNG (busy and task-set-full shares)", "1")
+    .option("--insecure", "accept CHAP secrets shorter than 12 bytes (RFC 7143 9.2.1 says no)")
+    .option("--max-sessions <n>", "sessions at once; more logins are refused (Out of resources)", "64")
+    .option(
+      "--max-connections <n>",
+      "connections at once; more logins are refused (Too many connections)",
+      "128",
+    )
+    .option(
+      "--login-timeout <dur>",
+      "close a connection that has not completed its login in this time (0 = never)",
+      "15s",
+    );
 }
 
 function parseInteger(
@@ -111,15 +137,35 @@ export function targetOptionsFromCli(o: TargetCommandOptions): TargetOptions {
     allow: o.allow,
     commandWindow: parseInteger(o.commandWindow, "--command-window", 1, 65536),
     nopIntervalMs: parseInteger(o.nopInterval, "--nop-interval", 0, 86_400_000),
+    ...faultAndLimitOptions(o),
   };
   return options;
+}
+
+/** --fault, --fault-seed, --insecure and the limits; InputError names the option at fault. */
+export function faultAndLimitOptions(o: TargetCommandOptions): Partial<TargetOptions> {
+  const faults = o.fault ?? [];
+  parseFaultSpecs(faults, "--fault"); // a bad spec fails here, naming the spec and the bad part
+  const loginTimeoutMs =
+    o.loginTimeout === undefined ? undefined : parseDuration(o.loginTimeout, "--login-timeout");
+  return {
+    faults,
+    faultSeed: parseInteger(o.faultSeed, "--fault-seed", 0, 0xffffffff),
+    insecure: o.insecure === true,
+    maxSessions: parseInteger(o.maxSessions, "--max-sessions", 1, 0xffff),
+    maxConnections: parseInteger(o.maxConnections, "--max-connections", 1, 1_000_000),
+    loginTimeoutMs,
+  };
 }
 
 /** Serves until SIGINT/SIGTERM. Returns the exit code: 0 after a clean stop, 2 bad options, 1 other failure. */
 export async function serveTarget(o: TargetCommandOptions): Promise<number> {
   let target: RunningTarget;
   try {
-    target = await startTargetInProcess(targetOptionsFromCli(o));
+    // the target's log (faults as they fire, refused logins) goes to stderr; the URLs to stdout
+    target = await startTargetInProcess(targetOptionsFromCli(o), {
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
   } catch (err) {
     return reportError(err, false);
   }

@@ -40,9 +40,9 @@ import type {
 import { type RunningTarget, startTarget } from "../target/index.js";
 import { jobRegion } from "../workload/generator.js";
 import type { ResolvedWorkload } from "../workload/types.js";
-import type { VerifyMap } from "./job-worker.js";
 import type { ProgressReporter } from "./progress.js";
 import { type JobRepAcc, runStepOnce, type StepJob } from "./step-run.js";
+import type { VerifyMap, WorkerSessionSpec } from "./worker-messages.js";
 
 export const DEFAULT_BUILTIN_LUN_BYTES = 1024 * 1024 * 1024;
 /** Largest region a verify run tracks (generations: 4 bytes per LUN block). */
@@ -69,8 +69,18 @@ export interface RunnerOptions {
    * otherwise the spec only declares a real link the tool cannot see (run --link-rate, link-lab).
    */
   link?: RunLink | null;
+  /**
+   * The sessions' recovery settings (run --recovery-timeout, --command-timeout, --noop-timeout);
+   * absent ones take the session's defaults.
+   */
+  recovery?: { recoveryTimeoutMs?: number; commandTimeoutMs?: number; noopTimeoutMs?: number };
   headerDigest?: boolean;
   dataDigest?: boolean;
+  /** Fault specs for the built-in target (run --fault); an InputError with an external target. */
+  faults?: string[];
+  faultSeed?: number;
+  /** The built-in target's log lines (faults as they fire). */
+  onTargetLog?: (line: string) => void;
   progress?: ProgressReporter;
   /** Aborting stops the run cleanly; the result is marked interrupted. */
   signal?: AbortSignal;
@@ -162,11 +172,26 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
     );
   }
 
+  const faults = opts.faults ?? [];
+  if (!isBuiltin && faults.length > 0) {
+    throw new InputError(
+      "--fault: faults are injected by the built-in target only, not into an external target",
+    );
+  }
+
   let pool: Piscina | null = null;
   let relay: RunningLink | null = null;
   try {
     if (isBuiltin) {
-      builtin = await startTarget({ port: 0, luns: [{ kind: "memory", sizeBytes: builtinLunBytes(w) }] });
+      builtin = await startTarget(
+        {
+          port: 0,
+          luns: [{ kind: "memory", sizeBytes: builtinLunBytes(w) }],
+          faults,
+          faultSeed: opts.faultSeed,
+        },
+        { log: opts.onTargetLog },
+      );
       urlText = builtin.url(0);
     }
     const url = parseIscsiUrl(urlText!, { target: true, lun: false }, env);
@@ -178,7 +203,8 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
       relay = await startLink({ listenHost: "127.0.0.1", listenPort: 0, to: via, spec: opts.link.spec });
       via = { host: relay.host, port: relay.port };
     }
-    const sessionSpec = {
+    const sessionSpec: WorkerSessionSpec = {
+      ...opts.recovery,
       host: via.host,
       port: via.port,
       targetName: url.targetName!,
@@ -198,6 +224,9 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
       chap: sessionSpec.chap,
       headerDigest: sessionSpec.headerDigest,
       dataDigest: sessionSpec.dataDigest,
+      commandTimeoutMs: sessionSpec.commandTimeoutMs,
+      noopTimeoutMs: sessionSpec.noopTimeoutMs,
+      recoveryTimeoutMs: sessionSpec.recoveryTimeoutMs,
     });
     let negotiated: TargetReport["negotiated"] = null;
     let target: TargetReport;
