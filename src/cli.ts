@@ -94,6 +94,15 @@ program
   .option("--header-digest", "request HeaderDigest=CRC32C")
   .option("--data-digest", "request DataDigest=CRC32C")
   .option(
+    "--recovery-timeout <dur>",
+    "after a connection loss, keep reinstating the session this long, then fail (default 120s; 0: fail at once)",
+  )
+  .option("--command-timeout <dur>", "abort a command without an answer after this long (default 30s)")
+  .option(
+    "--noop-timeout <dur>",
+    "an unanswered NOP-Out ping this long means a dead connection (default 10s)",
+  )
+  .option(
     "--fault <spec>",
     "inject a fault into the built-in target (repeatable; see iscsi-bench target --help), e.g. close-every=2s, busy=5",
     (v: string, prev: string[] | undefined) => [...(prev ?? []), v],

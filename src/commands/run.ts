@@ -16,8 +16,9 @@ import { parseFaultSpecs } from "../target/faults.js";
 import { loadWorkloadFile } from "../workload/load.js";
 import { parseDuration } from "../workload/units.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_VERIFY_FAILED, exitCodeFor, printError } from "./exit.js";
+import { parseRecoveryOptions, type RecoveryCliOptions, type RecoverySettings } from "./run-recovery.js";
 
-export interface RunOptions {
+export interface RunOptions extends RecoveryCliOptions {
   target?: string;
   duration?: string;
   out?: string;
@@ -123,6 +124,7 @@ export async function runCommand(
   let link: RunLink | null;
   let faults: string[] = [];
   let faultSeed: number | undefined;
+  let recovery: RecoverySettings;
   try {
     workload = loadWorkloadFile(workloadPath);
     if (options.duration !== undefined) {
@@ -152,6 +154,7 @@ export async function runCommand(
         "--fault: faults are injected by the built-in target only, not into an external target",
       );
     }
+    recovery = parseRecoveryOptions(options);
     if (options.out !== undefined && options.out.trim() === "")
       throw new InputError("--out: expected a file name");
   } catch (err) {
@@ -183,6 +186,7 @@ export async function runCommand(
       repeat,
       warmupMs,
       link,
+      recovery,
       headerDigest: options.headerDigest === true,
       dataDigest: options.dataDigest === true,
       faults,

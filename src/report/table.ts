@@ -1,9 +1,17 @@
 /**
  * The summary table printed on stderr at the end of a run (cli-table3): per job step and in
- * total, read and write IOPS, MB/s and MiB/s, latency percentiles, errors and reconnects.
+ * total, read and write IOPS, MB/s and MiB/s, latency percentiles, errors and reconnects; below
+ * it the link, verification, recovery (when anything happened) and errors by sense.
  */
 import Table from "cli-table3";
-import type { Efficiency, LinkReport, OpEfficiency, OpSummary, RunResult } from "../result/types.js";
+import type {
+  Efficiency,
+  LinkReport,
+  OpEfficiency,
+  OpSummary,
+  RecoveryReport,
+  RunResult,
+} from "../result/types.js";
 
 /** 850 -> "850µs", 1234 -> "1.23ms", 2_500_000 -> "2.50s". */
 export function formatLatencyUs(us: number): string {
@@ -138,6 +146,28 @@ function linkLines(result: RunResult): string[] {
   return out;
 }
 
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * "recovery: 10 reconnects (10 reinstatements), 37 commands re-issued, outage 1.9 s", with each
+ * other nonzero count; null when recovery did nothing (or the result has no recovery counts).
+ */
+export function recoveryLine(r: RecoveryReport | undefined): string | null {
+  if (r === undefined) return null;
+  const parts: string[] = [];
+  if (r.reconnects > 0 || r.reinstatements > 0)
+    parts.push(`${plural(r.reconnects, "reconnect")} (${plural(r.reinstatements, "reinstatement")})`);
+  if (r.reissued > 0) parts.push(`${plural(r.reissued, "command")} re-issued`);
+  if (r.commandTimeouts > 0) parts.push(`${plural(r.commandTimeouts, "command timeout")}`);
+  if (r.aborts > 0) parts.push(`${plural(r.aborts, "abort")}`);
+  if (r.unitAttentions > 0) parts.push(`${plural(r.unitAttentions, "unit attention")} consumed`);
+  if (r.busyRetries > 0)
+    parts.push(`${plural(r.busyRetries, "BUSY/TASK SET FULL retry", "BUSY/TASK SET FULL retries")}`);
+  if (r.recoveredBlocks > 0) parts.push(`${plural(r.recoveredBlocks, "block")} recovered (checked again)`);
+  if (r.outageMs > 0) parts.push(`outage ${(r.outageMs / 1000).toFixed(1)} s`);
+  return parts.length > 0 ? `recovery: ${parts.join(", ")}` : null;
+}
+
 /** The table as text (no trailing newline). `color` enables the cyan header of a colour terminal. */
 export function renderSummaryTable(result: RunResult, color: boolean): string {
   // The caller decides about colour (a colour TTY, NO_COLOR unset); cli-table3's own styling
@@ -171,6 +201,8 @@ export function renderSummaryTable(result: RunResult, color: boolean): string {
       );
     }
   }
+  const recovery = recoveryLine(s.recovery);
+  if (recovery !== null) lines.push(recovery);
   for (const j of result.jobs) {
     if (j.rate !== null && !j.rate.keptUp) {
       lines.push(

@@ -57,6 +57,26 @@ const CASES: Array<[string, string[], string]> = [
     'iscsi-bench: error: --duration: must be more than 0, got "0"',
   ],
   [
+    "a bad --recovery-timeout",
+    ["run", "ok.json", "--recovery-timeout", "soon"],
+    'iscsi-bench: error: --recovery-timeout: expected a duration such as 30, "500ms", "30s", "2m" or "1h", got "soon"',
+  ],
+  [
+    "a zero --command-timeout",
+    ["run", "ok.json", "--command-timeout", "0"],
+    'iscsi-bench: error: --command-timeout: must be more than 0, got "0"',
+  ],
+  [
+    "a negative --noop-timeout",
+    ["run", "ok.json", "--noop-timeout", "-5s"],
+    'iscsi-bench: error: --noop-timeout: expected a duration such as 30, "500ms", "30s", "2m" or "1h", got "-5s"',
+  ],
+  [
+    "a --recovery-timeout beyond a day",
+    ["run", "ok.json", "--recovery-timeout", "25h"],
+    'iscsi-bench: error: --recovery-timeout: at most 24h, got "25h"',
+  ],
+  [
     "a bad --max-errors",
     ["run", "ok.json", "--max-errors", "abc"],
     'iscsi-bench: error: --max-errors: expected a non-negative integer, got "abc"',
