@@ -228,7 +228,8 @@ describe("our initiator against the built-in target", () => {
   });
 
   it("reinstates a session when the same initiator and ISID log in again", async () => {
-    const first = await open({ isid: 0x80123456789a });
+    // recovery off for the first session: it must not log in again and reinstate itself back
+    const first = await open({ isid: 0x80123456789a, recoveryTimeoutMs: 0 });
     let firstClosed: Error | null | undefined;
     first.onClose = (e) => {
       firstClosed = e;
