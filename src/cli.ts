@@ -15,6 +15,9 @@ import { type RunOptions, runCommand } from "./commands/run.js";
 import { serveTarget, type TargetCommandOptions, targetCommandOptions } from "./commands/target.js";
 import { toolVersion } from "./result/environment.js";
 
+const CHAP_SECRET_FILE_HELP =
+  "the CHAP secret on one line (a URL secret wins; else ISCSI_BENCH_CHAP_SECRET is read)";
+
 /** Adds the options every initiator command takes. */
 function withCommonOptions(cmd: Command): Command {
   return cmd
@@ -25,6 +28,7 @@ function withCommonOptions(cmd: Command): Command {
       "--timeout <duration>",
       "connect/login/command timeout (e.g. 15s, 500ms; a plain number is seconds)",
     )
+    .option("--chap-secret-file <path>", CHAP_SECRET_FILE_HELP)
     .option("--json", "print JSON")
     .option("--debug", "print the stack trace of an error");
 }
@@ -108,6 +112,7 @@ program
     (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
   )
   .option("--fault-seed <n>", "seed of the built-in target's fault PRNG (default 1)")
+  .option("--chap-secret-file <path>", CHAP_SECRET_FILE_HELP)
   .action(async (file: string, opts: RunOptions) => {
     process.exitCode = await runCommand(file, opts);
   });

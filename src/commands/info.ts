@@ -1,13 +1,13 @@
 /** `iscsi-bench info <iscsi://host[:port]/<iqn>/<lun>>`: what the LUN is and what was negotiated. */
 import { readDeviceInfo } from "../initiator/device.js";
 import { openSession } from "../initiator/session.js";
-import { formatIscsiUrl, parseIscsiUrl } from "../iscsi/url.js";
+import { formatIscsiUrl } from "../iscsi/url.js";
 import { formatDeviceInfo, infoJson } from "../report/device-info.js";
-import { type CommonCliOptions, chapFromUrl, resolveCommonOptions } from "./common.js";
+import { type CommonCliOptions, chapFromUrl, parseTargetUrl, resolveCommonOptions } from "./common.js";
 
 export async function infoCommand(urlText: string, cli: CommonCliOptions): Promise<void> {
   const opts = resolveCommonOptions(cli);
-  const url = parseIscsiUrl(urlText, { target: true, lun: true });
+  const url = parseTargetUrl(urlText, { target: true, lun: true }, cli.chapSecretFile);
   const targetName = url.targetName!;
   const lun = url.lun!;
   const session = await openSession({

@@ -8,13 +8,13 @@ import { InputError } from "../common/errors.js";
 import { createProgress, progressMode } from "../engine/progress.js";
 import { defaultMaxErrors, type RunLink, runWorkload } from "../engine/runner.js";
 import { defaultInitiatorName, validateIscsiName } from "../iscsi/names.js";
-import { parseIscsiUrl } from "../iscsi/url.js";
 import { parseLinkSpec } from "../link/spec.js";
 import { renderSummaryTable } from "../report/table.js";
 import { defaultResultPath, serializeResult, writeResult } from "../result/file.js";
 import { parseFaultSpecs } from "../target/faults.js";
 import { loadWorkloadFile } from "../workload/load.js";
 import { parseDuration } from "../workload/units.js";
+import { parseTargetUrl, secretEnvironment } from "./common.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_VERIFY_FAILED, exitCodeFor, printError } from "./exit.js";
 import { parseRecoveryOptions, type RecoveryCliOptions, type RecoverySettings } from "./run-recovery.js";
 
@@ -36,6 +36,7 @@ export interface RunOptions extends RecoveryCliOptions {
   /** --fault specs for the embedded built-in target (repeatable). */
   fault?: string[];
   faultSeed?: string | number;
+  chapSecretFile?: string;
 }
 
 /** Test/embedding hooks; the CLI passes none. */
@@ -125,6 +126,7 @@ export async function runCommand(
   let faults: string[] = [];
   let faultSeed: number | undefined;
   let recovery: RecoverySettings;
+  let secretEnv: NodeJS.ProcessEnv = process.env;
   try {
     workload = loadWorkloadFile(workloadPath);
     if (options.duration !== undefined) {
@@ -133,8 +135,13 @@ export async function runCommand(
         throw new InputError(`--duration: must be more than 0, got ${JSON.stringify(options.duration)}`);
       workload = { ...workload, durationMs: ms };
     }
-    if (options.target !== undefined) parseIscsiUrl(options.target, { target: true, lun: false });
-    else if (workload.target !== null) parseIscsiUrl(workload.target, { target: true, lun: false });
+    const targetUrl = options.target ?? workload.target;
+    if (targetUrl !== null) {
+      parseTargetUrl(targetUrl, { target: true, lun: false }, options.chapSecretFile);
+      secretEnv = secretEnvironment(options.chapSecretFile);
+    } else if (options.chapSecretFile !== undefined) {
+      throw new InputError("--chap-secret-file: needs --target (the built-in target asks for no CHAP)");
+    }
     initiatorName = options.initiatorName ?? defaultInitiatorName();
     validateIscsiName(initiatorName, "--initiator-name");
     maxErrors =
@@ -180,6 +187,7 @@ export async function runCommand(
     const outcome = await runWorkload({
       workload,
       targetUrl: options.target ?? null,
+      env: secretEnv,
       initiatorName,
       allowWrite: options.allowWrite === true,
       maxErrors,

@@ -8,6 +8,7 @@
 import { existsSync, statSync } from "node:fs";
 import type { Command } from "commander";
 import { InputError } from "../common/errors.js";
+import { parseFaultSpecs } from "../target/faults.js";
 import { type RunningTarget, startTargetInProcess } from "../target/index.js";
 import {
   DEFAULT_TARGET_HOST,
@@ -16,8 +17,8 @@ import {
   type LunSpec,
   type TargetOptions,
 } from "../target/options.js";
-import { parseFaultSpecs } from "../target/faults.js";
 import { parseDuration, parseSize } from "../workload/units.js";
+import { readChapSecretFile } from "./common.js";
 import { EXIT_OK, reportError } from "./exit.js";
 
 export interface TargetCommandOptions {
@@ -27,6 +28,7 @@ export interface TargetCommandOptions {
   lun?: string[];
   blockSize?: string | number;
   chap?: string;
+  chapSecretFile?: string;
   mutualChap?: string;
   allow?: string[];
   commandWindow?: string | number;
@@ -58,7 +60,11 @@ export function targetCommandOptions(cmd: Command): Command {
       collect,
     )
     .option("--block-size <bytes>", "logical block size: 512 or 4096", "512")
-    .option("--chap <user:secret>", "require initiators to authenticate with CHAP")
+    .option(
+      "--chap <user:secret>",
+      "require initiators to authenticate with CHAP (user alone with --chap-secret-file)",
+    )
+    .option("--chap-secret-file <path>", "with --chap <user>: the CHAP secret, on one line")
     .option("--mutual-chap <user:secret>", "credentials the target answers mutual CHAP with")
     .option("--allow <initiator-iqn>", "admit only these initiator names (repeatable; default all)", collect)
     .option("--command-window <n>", "CmdSN window per session", "128")
@@ -103,6 +109,15 @@ function parseCredentials(v: string | undefined, what: string): { user: string; 
   return { user: v.slice(0, i), secret: v.slice(i + 1) };
 }
 
+/** --chap user:secret, or --chap user with --chap-secret-file. */
+function chapCredentials(o: TargetCommandOptions): { user: string; secret: string } | undefined {
+  if (o.chapSecretFile === undefined) return parseCredentials(o.chap, "--chap");
+  if (o.chap === undefined) throw new InputError("--chap-secret-file: needs --chap <user>");
+  if (o.chap.includes(":") || o.chap === "")
+    throw new InputError("--chap: with --chap-secret-file give the user alone (the secret is in the file)");
+  return { user: o.chap, secret: readChapSecretFile(o.chapSecretFile) };
+}
+
 /** "1GiB" -> memory LUN; an existing path -> file LUN; "path:size" -> file LUN created/extended to size. */
 export function parseLunSpec(v: string): LunSpec {
   if (existsSync(v)) {
@@ -132,7 +147,7 @@ export function targetOptionsFromCli(o: TargetCommandOptions): TargetOptions {
     iqn: o.iqn,
     luns: (o.lun ?? [DEFAULT_LUN]).map(parseLunSpec),
     blockSize: blockSize as 512 | 4096 | undefined,
-    chap: parseCredentials(o.chap, "--chap"),
+    chap: chapCredentials(o),
     mutualChap: parseCredentials(o.mutualChap, "--mutual-chap"),
     allow: o.allow,
     commandWindow: parseInteger(o.commandWindow, "--command-window", 1, 65536),
