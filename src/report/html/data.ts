@@ -33,6 +33,8 @@ export interface Mark {
   x: number;
   label: string;
   group: number;
+  /** "segment": a step or repetition begins; "outage": seconds in which a session had no connection. */
+  kind?: "segment" | "outage";
 }
 
 /** A horizontal line: a link's iSCSI payload ceiling. */
@@ -139,10 +141,52 @@ function segmentMarks(r: RunResult, group: number): Mark[] {
         steps.size > 1 ? depthOf(e.step) : "",
         reps.size > 1 ? `rep ${(e.repetition ?? 0) + 1}` : "",
       ];
-      out.push({ x: sig(Math.max(0, start)), label: parts.filter((p) => p !== "").join(" "), group });
+      out.push({
+        x: sig(Math.max(0, start)),
+        label: parts.filter((p) => p !== "").join(" "),
+        group,
+        kind: "segment",
+      });
     }
     prev = e;
   }
+  return out;
+}
+
+/**
+ * Where sessions lost their connection (schemaVersion 3 timelines): one mark at the start of each
+ * run of consecutive intervals with outage or reconnects, labelled with the outage it adds up to
+ * ("outage 1.9 s, 2 reconnects"; session-seconds, summed over the step's sessions).
+ */
+export function outageMarks(r: RunResult, group: number): Mark[] {
+  const out: Mark[] = [];
+  let open: { x: number; ms: number; reconnects: number } | null = null;
+  const close = (): void => {
+    if (open === null) return;
+    const rc = open.reconnects > 0 ? `, ${open.reconnects} reconnect${open.reconnects === 1 ? "" : "s"}` : "";
+    out.push({
+      x: sig(open.x),
+      label: `outage ${(open.ms / 1000).toFixed(1)} s${rc}`,
+      group,
+      kind: "outage",
+    });
+    open = null;
+  };
+  let prevT = 0;
+  for (const e of r.timeline) {
+    const ms = e.outageMs ?? 0;
+    const reconnects = e.reconnects ?? 0;
+    if (ms > 0 || reconnects > 0) {
+      const start = e.ms !== undefined ? e.t - e.ms / 1000 : prevT;
+      open ??= { x: Math.max(0, start), ms: 0, reconnects: 0 };
+      open.ms += ms;
+      open.reconnects += reconnects;
+    } else {
+      close();
+    }
+    prevT = e.t;
+  }
+  close();
   return out;
 }
 
@@ -177,9 +221,10 @@ function throughputChart(runs: ReportRun[], unit: "MB/s" | "IOPS"): LineChart {
   });
   const yLog = wantsLog(series);
   if (yLog) for (const s of series) s.values = s.values.map((v) => (v !== null && v > 0 ? v : null));
-  const marks = runs.flatMap((run, i) =>
-    segmentMarks(run.result, groups.get(`${i}:${opsOf(run.result)[0]}`)!),
-  );
+  const marks = runs.flatMap((run, i) => {
+    const group = groups.get(`${i}:${opsOf(run.result)[0]}`)!;
+    return [...segmentMarks(run.result, group), ...outageMarks(run.result, group)];
+  });
   return { kind: "time", id: unit === "IOPS" ? "iops" : "throughput", unit, yLog, x, series, marks, levels };
 }
 

@@ -119,10 +119,14 @@ function chartFigures(input: PageInput): string {
   const byId = new Map(data.charts.map((c) => [c.id, c]));
   const line = (id: string): LineChart => byId.get(id) as LineChart;
   const several = runs.length > 1 ? "Each result is one colour and marker shape (see the legend). " : "";
-  const marks = line("throughput").marks.length > 0;
-  const segment = marks
-    ? `Dotted vertical lines mark where a step or repetition begins (labelled); ${rampText(runs)}.`
-    : `Measured time only: ${rampText(runs)}.`;
+  const marks = line("throughput").marks.some((m) => m.kind !== "outage");
+  const outage = line("throughput").marks.some((m) => m.kind === "outage")
+    ? " Lines labelled “outage” mark where sessions lost their connection: the time without a session the seconds after it add up to (summed over sessions) and the reconnects."
+    : "";
+  const segment =
+    (marks
+      ? `Dotted vertical lines mark where a step or repetition begins (labelled); ${rampText(runs)}.`
+      : `Measured time only: ${rampText(runs)}.`) + outage;
   const logNote = (c: LineChart): string =>
     c.yLog ? " Log scale: the results differ by more than 20×." : "";
   const v1 = runs.filter((r) => r.missing.length > 0).map((r) => esc(r.label));
