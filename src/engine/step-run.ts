@@ -215,6 +215,8 @@ export async function runStepOnce(
     for (const r of runs) r.catch(() => resolve(false));
   });
   setGo(ready && ctx.signal?.aborted !== true ? 1 : 2);
+  // A worker that fails (e.g. its session gave up recovering) ends the step: the others stop too.
+  for (const r of runs) r.catch(stopAll);
 
   const stepStart = Date.now();
   const onStop = (): void => stopAll();
