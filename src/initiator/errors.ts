@@ -56,21 +56,23 @@ export class LoginError extends Error {
 
 /** The session failed: connection lost, timeout, protocol violation by the target. */
 export class SessionError extends Error {
-  override readonly name = "SessionError";
+  override readonly name: string = "SessionError";
 }
 
 /**
  * The session could not be reinstated within the recovery timeout: the outstanding commands end
  * with this error. `waitedMs` is how long the initiator kept trying.
  */
-export class RecoveryTimeoutError extends Error {
-  override readonly name = "RecoveryTimeoutError";
+export class RecoveryTimeoutError extends SessionError {
+  override readonly name: string = "RecoveryTimeoutError";
   constructor(
     readonly waitedMs: number,
     readonly lastError: string,
   ) {
     super(
-      `no session for ${(waitedMs / 1000).toFixed(1)} s: gave up recovering after the recovery timeout (${lastError})`,
+      waitedMs <= 0
+        ? `${lastError} (recovery is off: recovery timeout 0)`
+        : `no session for ${(waitedMs / 1000).toFixed(1)} s: gave up recovering at the recovery timeout (last: ${lastError})`,
     );
   }
 }

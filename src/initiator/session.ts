@@ -1,5 +1,9 @@
 /**
- * An initiator session in the full feature phase (one connection, ErrorRecoveryLevel 0).
+ * An initiator session in the full feature phase: ISID, TSIH, the CmdSN window and the task
+ * slots, owning one connection at a time (ErrorRecoveryLevel 0). When the connection is lost the
+ * session outlives it: it logs in again with the same ISID and TSIH 0 (session reinstatement) and
+ * sends every command that had no final status again, so `submit(task)` reports each task once
+ * whatever happened on the wire.
  *
  * Hot path design: tasks live in reusable slots indexed by the low bits of their ITT (no Map, no
  * Promise, no closure per command); Data-In is copied straight into the caller's buffer; every PDU
@@ -15,23 +19,49 @@ import {
   AsyncEvent,
   type AsyncMessage,
   type DataIn,
+  type NopIn,
   Opcode,
   type Pdu,
   type R2T,
   RESERVED_TAG,
   type Reject,
   type ScsiResponse,
+  type TextResponse,
   TmfFunction,
   TmfResponse,
 } from "../iscsi/pdu.js";
 import { buildText, parseText, TextAssembler, type TextPairs } from "../iscsi/text.js";
 import { parseSense, type Sense } from "../scsi/sense.js";
+import { BUSY_CAP_MS, BUSY_FIRST_MS, createBackoff, RELOGIN_CAP_MS, RELOGIN_FIRST_MS } from "./backoff.js";
 import type { Connection, ConnectionHandler } from "./connection.js";
-import { SessionError } from "./errors.js";
-import { connectAndLogin, type LoginResult, type SessionType } from "./login.js";
-import { serialAdd, serialGt, serialLe, serialLt } from "./serial.js";
+import { LoginError, RecoveryTimeoutError, SessionError } from "./errors.js";
+import { connectAndLogin, type LoginOptions, type LoginResult, type SessionType } from "./login.js";
 import { newRecoveryCounters, type RecoveryCounters } from "./recovery-stats.js";
+import { serialAdd, serialGt, serialLe, serialLt } from "./serial.js";
 import { newScsiTask, type ScsiTask } from "./task.js";
+import {
+  CANCELLED,
+  CONN_GEN_MASK,
+  FREE,
+  INFLIGHT,
+  isIdempotent,
+  isUnitAttention,
+  ittConnGen,
+  MAX_SLOTS,
+  newSlot,
+  QUEUED,
+  RETRY_WAIT,
+  renewItt,
+  resetResult,
+  SENSE_MAX,
+  SLOT_MASK,
+  type Slot,
+  SlotQueue,
+  STAGE_ABORT,
+  STAGE_LUN_RESET,
+  STAGE_NONE,
+  ZOMBIE,
+} from "./task-slot.js";
 
 export interface SessionOptions {
   host: string;
@@ -121,40 +151,25 @@ export const INITIATOR_DEFAULT_PARAMS: Readonly<OperationalParams> = Object.free
   maxOutstandingR2T: 8,
   dataPDUInOrder: true,
   dataSequenceInOrder: true,
-  defaultTime2Wait: 2,
+  // We need no pause before logging in again; the target may insist on one (result function Max).
+  defaultTime2Wait: 0,
   defaultTime2Retain: 0,
   errorRecoveryLevel: 0,
   maxConnections: 1,
 });
 
-const SLOT_BITS = 20;
-const SLOT_MASK = (1 << SLOT_BITS) - 1;
-const MAX_SLOTS = 1 << SLOT_BITS;
-const GEN_MASK = 0x7ff; // 11 bits: task ITTs stay below 2^31; control ITTs have bit 31 set
-const SENSE_MAX = 252;
 const EMPTY = Buffer.alloc(0);
+const STATUS_BUSY = 0x08;
+const STATUS_TASK_SET_FULL = 0x28;
+/** Unit attentions consumed per command before one is reported (a target can queue several). */
+const MAX_UNIT_ATTENTIONS = 4;
 
-const FREE = 0;
-const QUEUED = 1;
-const INFLIGHT = 2;
-/** Completed towards the caller (timeout/abort) but the target may still answer: the ITT stays reserved. */
-const ZOMBIE = 3;
-/** Ended towards the caller while still in the CmdSN wait queue: freed when the queue reaches it. */
-const CANCELLED = 4;
-
-interface Slot {
-  index: number;
-  gen: number;
-  itt: number;
-  state: number;
-  task: ScsiTask | null;
-  cmdSN: number;
-  expDataSN: number;
-  transferred: number;
-  startTick: number;
-  uaRetried: boolean;
-  senseBuf: Buffer;
-}
+/** The session's life: in the full feature phase on a connection, between connections, or ended. */
+const UP = 0;
+const RECOVERING = 1;
+/** The target asked for a logout (Async Message event 1): no new commands until it is done. */
+const DRAINING = 2;
+const CLOSED = 3;
 
 interface ControlOp {
   kind: "nop" | "tmf" | "logout" | "text";
@@ -166,6 +181,10 @@ interface ControlOp {
   refItt: number;
   lun: number;
   tmfFunction: number;
+  /** Sent by the session's own escalation (command timeout), not by the caller. */
+  internal: boolean;
+  /** For a logout the target asked for: log in again afterwards. */
+  relogin: boolean;
   /** For text: assembled response. */
   text: TextAssembler | null;
   textResult: Buffer | null;
@@ -175,69 +194,39 @@ function rethrow(err: unknown): void {
   throw err;
 }
 
-function isUnitAttention(sense: Buffer | null): boolean {
-  if (!sense || sense.length < 3) return false;
-  const code = sense[0]! & 0x7f;
-  if (code === 0x70 || code === 0x71) return (sense[2]! & 0x0f) === 6;
-  if (code === 0x72 || code === 0x73) return (sense[1]! & 0x0f) === 6;
-  return false;
-}
-
 function hex(n: number): string {
   return "0x" + n.toString(16);
 }
 
-/** Resets the result fields of a task before (re)sending it. */
-function resetResult(task: ScsiTask): void {
-  task.status = -1;
-  task.sense = null;
-  task.dataInTransferred = 0;
-  task.residual = 0;
-  task.error = null;
-  task.reissued = 0;
+/** What a reinstatement needs to log in again exactly as the first login did (same name, ISID). */
+interface Relogin {
+  host: string;
+  port: number;
+  login: Omit<LoginOptions, "cmdSN">;
 }
 
-/** A FIFO of slots waiting for the CmdSN window (grows, never shrinks; no per-push allocation once warm). */
-class SlotQueue {
-  private items: (Slot | null)[] = new Array(64).fill(null);
-  private head = 0;
-  private tail = 0;
-  count = 0;
-  push(s: Slot): void {
-    if (this.count === this.items.length) {
-      const bigger: (Slot | null)[] = new Array(this.items.length * 2).fill(null);
-      for (let i = 0; i < this.count; i++) bigger[i] = this.items[(this.head + i) % this.items.length]!;
-      this.items = bigger;
-      this.head = 0;
-      this.tail = this.count;
-    }
-    this.items[this.tail] = s;
-    this.tail = (this.tail + 1) % this.items.length;
-    this.count++;
-  }
-  shift(): Slot | null {
-    if (this.count === 0) return null;
-    const s = this.items[this.head]!;
-    this.items[this.head] = null;
-    this.head = (this.head + 1) % this.items.length;
-    this.count--;
-    return s;
-  }
-}
+const NOOP_HANDLER: ConnectionHandler = { onPdu() {}, onError() {}, onClose() {} };
 
 export class InitiatorSession implements Session {
   onClose: ((err: Error | null) => void) | null = null;
-  readonly negotiated: OperationalParams;
+  negotiated: OperationalParams;
   readonly targetName: string;
   readonly isid: number;
-  readonly tsih: number;
   readonly targetPortalGroupTag: number | null;
   readonly targetAlias: string | null;
   readonly recovery: RecoveryCounters = newRecoveryCounters();
 
-  private readonly conn: Connection;
-  private readonly timeoutMs: number;
+  private conn: Connection;
+  /** Bumped per connection; part of every task ITT (task-slot.ts). */
+  private connGen = 0;
+  private currentTsih: number;
+  private readonly relogin: Relogin | null;
+  private readonly commandTimeoutMs: number;
+  private readonly loginTimeoutMs: number;
   private readonly nopIntervalMs: number;
+  private readonly noopTimeoutMs: number;
+  private readonly recoveryTimeoutMs: number;
+  private readonly onEvent: (message: string) => void;
   private cmdSN: number;
   private expCmdSN: number;
   private maxCmdSN: number;
@@ -251,7 +240,7 @@ export class InitiatorSession implements Session {
   private readonly control = new Map<number, ControlOp>();
   private controlCounter = 1;
 
-  private closed = false;
+  private state = UP;
   private closeError: Error | null = null;
   private readonly deferred: ScsiTask[] = [];
   private deferScheduled = false;
@@ -259,11 +248,24 @@ export class InitiatorSession implements Session {
   private lastLun = 0;
   private lastLunField: bigint = encodeLun(0);
 
-  // Timer: task timeouts and keep-alive.
+  // Recovery. An episode runs from a connection loss until a new connection has proved itself
+  // (a command or ping answered on it): a target that accepts the login and drops the connection
+  // again at once keeps one episode going, so the backoff keeps growing and the recovery timeout
+  // still ends it, instead of a storm of logins that never gives up.
+  private episodeStart = -1;
+  private episodeAttempts = 0;
+  private recoveryStart = 0;
+  private recoveryWake: (() => void) | null = null;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private readonly backoff = createBackoff(RELOGIN_FIRST_MS, RELOGIN_CAP_MS);
+  private readonly busyBackoff = createBackoff(BUSY_FIRST_MS, BUSY_CAP_MS);
+
+  // Timer: command timeouts and keep-alive.
   private readonly tickMs: number;
   private tick = 0;
   private readonly timer: NodeJS.Timeout;
-  private lastNopTick = 0;
+  private lastRxTick = 0;
   private nopOutstanding: number | null = null;
   private nopSentTick = 0;
   private logoutRequested = false;
@@ -276,20 +278,30 @@ export class InitiatorSession implements Session {
     init: {
       targetName: string;
       isid: number;
-      timeoutMs: number;
+      commandTimeoutMs: number;
+      loginTimeoutMs: number;
       nopIntervalMs: number;
+      noopTimeoutMs: number;
+      recoveryTimeoutMs: number;
       cmdSN: number;
+      relogin: Relogin | null;
+      onEvent?: (message: string) => void;
     },
   ) {
     this.conn = conn;
     this.negotiated = login.negotiated;
     this.targetName = init.targetName;
     this.isid = init.isid;
-    this.tsih = login.tsih;
+    this.currentTsih = login.tsih;
     this.targetPortalGroupTag = login.targetPortalGroupTag;
     this.targetAlias = login.targetAlias;
-    this.timeoutMs = init.timeoutMs;
+    this.commandTimeoutMs = init.commandTimeoutMs;
+    this.loginTimeoutMs = init.loginTimeoutMs;
     this.nopIntervalMs = init.nopIntervalMs;
+    this.noopTimeoutMs = init.noopTimeoutMs;
+    this.recoveryTimeoutMs = init.relogin === null ? 0 : init.recoveryTimeoutMs;
+    this.relogin = init.relogin;
+    this.onEvent = init.onEvent ?? (() => {});
     // The login was immediate: the first command carries the login's CmdSN (RFC 7143 11.12.6),
     // unless the target says otherwise in ExpCmdSN.
     this.cmdSN = init.cmdSN;
@@ -297,19 +309,35 @@ export class InitiatorSession implements Session {
     this.maxCmdSN = login.maxCmdSN;
     if (serialGt(login.expCmdSN, this.cmdSN)) this.cmdSN = login.expCmdSN;
     this.expStatSN = login.expStatSN;
-    this.tickMs = Math.max(20, Math.min(1000, Math.floor(init.timeoutMs / 10)));
+    const shortest = Math.min(
+      init.commandTimeoutMs,
+      init.noopTimeoutMs,
+      init.nopIntervalMs > 0 ? init.nopIntervalMs : Number.POSITIVE_INFINITY,
+    );
+    this.tickMs = Math.max(20, Math.min(1000, Math.floor(shortest / 10)));
     this.timer = setInterval(() => this.onTick(), this.tickMs);
     this.timer.unref();
-    const handler: ConnectionHandler = {
-      onPdu: (pdu) => this.onPdu(pdu),
-      onError: (err) => this.fail(err),
-      onClose: () => {
-        if (!this.closed) this.fail(new SessionError("the target closed the connection"));
-      },
-    };
-    conn.handler = handler;
+    this.attach(conn);
   }
 
+  /** Makes `conn` the session's connection: its events count only while it is the current one. */
+  private attach(conn: Connection): void {
+    conn.handler = {
+      onPdu: (pdu) => {
+        if (conn === this.conn) this.onPdu(pdu);
+      },
+      onError: (err) => {
+        if (conn === this.conn) this.connectionLost(err);
+      },
+      onClose: () => {
+        if (conn === this.conn) this.connectionLost(new SessionError("the target closed the connection"));
+      },
+    };
+  }
+
+  get tsih(): number {
+    return this.currentTsih;
+  }
   get inFlight(): number {
     return this.inFlightCount;
   }
@@ -321,14 +349,18 @@ export class InitiatorSession implements Session {
     return { cmdSN: this.cmdSN, expCmdSN: this.expCmdSN, maxCmdSN: this.maxCmdSN, expStatSN: this.expStatSN };
   }
   get isClosed(): boolean {
-    return this.closed;
+    return this.state === CLOSED;
+  }
+  /** Between connections (for tests and diagnostics). */
+  get isRecovering(): boolean {
+    return this.state === RECOVERING;
   }
 
   // ------------------------------------------------------------------ submit path
 
   submit(task: ScsiTask): void {
     resetResult(task);
-    if (this.closed || this.logoutRequested) {
+    if (this.state === CLOSED || this.logoutRequested) {
       task.error = this.closeError ?? new SessionError("the session is closed");
       this.defer(task);
       return;
@@ -346,25 +378,14 @@ export class InitiatorSession implements Session {
         this.defer(task);
         return;
       }
-      const index = this.slots.length;
-      slot = {
-        index,
-        gen: 0,
-        itt: index,
-        state: FREE,
-        task: null,
-        cmdSN: 0,
-        expDataSN: 0,
-        transferred: 0,
-        startTick: 0,
-        uaRetried: false,
-        senseBuf: Buffer.allocUnsafe(SENSE_MAX),
-      };
+      slot = newSlot(this.slots.length);
+      renewItt(slot, this.connGen);
       this.slots.push(slot);
     }
     slot.task = task;
-    slot.uaRetried = false;
-    slot.startTick = this.tick;
+    slot.unitAttentions = 0;
+    slot.busyRetries = 0;
+    slot.firstTick = -1;
     this.dispatch(slot);
   }
 
@@ -380,9 +401,9 @@ export class InitiatorSession implements Session {
     return null;
   }
 
-  /** Sends the slot's command if the CmdSN window is open and nothing waits before it, else queues it. */
+  /** Sends the slot's command if connected, the CmdSN window is open and nothing waits before it; else queues it. */
   private dispatch(slot: Slot): void {
-    if (this.waiting.count === 0 && serialLe(this.cmdSN, this.maxCmdSN)) {
+    if (this.state === UP && this.waiting.count === 0 && serialLe(this.cmdSN, this.maxCmdSN)) {
       this.sendCommand(slot);
     } else {
       slot.state = QUEUED;
@@ -393,10 +414,10 @@ export class InitiatorSession implements Session {
 
   /** Sends queued commands while the window is open (RFC 7143 4.2.2.1: never past MaxCmdSN). */
   private drain(): void {
-    while (this.waiting.count > 0 && serialLe(this.cmdSN, this.maxCmdSN) && !this.closed) {
+    while (this.waiting.count > 0 && serialLe(this.cmdSN, this.maxCmdSN) && this.state === UP) {
       const slot = this.waiting.shift()!;
       if (slot.state === CANCELLED) {
-        this.releaseSlot(slot); // timed out or aborted while queued
+        this.releaseSlot(slot); // aborted while queued
         continue;
       }
       this.queuedCount--;
@@ -419,6 +440,9 @@ export class InitiatorSession implements Session {
     slot.cmdSN = this.cmdSN;
     slot.expDataSN = 0;
     slot.transferred = 0;
+    slot.startTick = this.tick;
+    if (slot.firstTick < 0) slot.firstTick = this.tick;
+    slot.stage = STAGE_NONE;
     this.cmdSN = serialAdd(this.cmdSN, 1);
     this.inFlightCount++;
     const write = task.dataOutLength > 0;
@@ -498,23 +522,29 @@ export class InitiatorSession implements Session {
   private releaseSlot(slot: Slot): void {
     slot.state = FREE;
     slot.task = null;
-    slot.gen = (slot.gen + 1) & GEN_MASK;
-    slot.itt = ((slot.gen << SLOT_BITS) | slot.index) >>> 0;
+    renewItt(slot, this.connGen);
     this.free.push(slot);
   }
 
-  /** Ends an in-flight task towards the caller. */
+  /** Ends an in-flight or queued task towards the caller. */
   private finish(slot: Slot): void {
     const task = slot.task!;
     if (slot.state === INFLIGHT) this.inFlightCount--;
-    else if (slot.state === QUEUED) this.queuedCount--;
+    else if (slot.state === QUEUED || slot.state === RETRY_WAIT) this.queuedCount--;
     this.releaseSlot(slot);
     this.callDone(task);
-    if (this.inFlightCount === 0 && this.queuedCount === 0 && this.idleWaiters.length > 0) this.notifyIdle();
+    this.afterCompletion();
   }
 
-  /** Ends the task with an error; keeps the ITT reserved (ZOMBIE) if the target may still answer it. */
-  private failTask(slot: Slot, err: Error, targetMayAnswer: boolean): void {
+  private afterCompletion(): void {
+    if (this.inFlightCount === 0) {
+      if (this.state === DRAINING) this.sendRequestedLogout();
+      if (this.queuedCount === 0 && this.idleWaiters.length > 0) this.notifyIdle();
+    }
+  }
+
+  /** Ends the task with an error. */
+  private failTask(slot: Slot, err: Error): void {
     const task = slot.task!;
     task.error = err;
     task.status = -1;
@@ -522,16 +552,23 @@ export class InitiatorSession implements Session {
       // Still referenced by the wait queue: drain() frees it.
       this.queuedCount--;
       slot.state = CANCELLED;
-    } else if (!targetMayAnswer) {
-      this.finish(slot);
+      slot.task = null;
+      this.callDone(task);
+      this.afterCompletion();
       return;
-    } else {
-      this.inFlightCount--;
-      slot.state = ZOMBIE;
     }
-    slot.task = null;
-    this.callDone(task);
-    if (this.inFlightCount === 0 && this.queuedCount === 0 && this.idleWaiters.length > 0) this.notifyIdle();
+    this.finish(slot);
+  }
+
+  /** Sends the slot's command again as a new task: new ITT now, new CmdSN when it goes out. */
+  private reissue(slot: Slot): void {
+    const task = slot.task!;
+    if (slot.state === INFLIGHT) this.inFlightCount--;
+    renewItt(slot, this.connGen);
+    task.reissued++;
+    this.recovery.reissued++;
+    slot.state = FREE;
+    this.dispatch(slot);
   }
 
   private notifyIdle(): void {
@@ -543,7 +580,8 @@ export class InitiatorSession implements Session {
   // ------------------------------------------------------------------ receive path
 
   onPdu(pdu: Pdu): void {
-    if (this.closed) return;
+    if (this.state === CLOSED || this.state === RECOVERING) return;
+    this.lastRxTick = this.tick;
     switch (pdu.opcode) {
       case Opcode.DataIn:
         this.onDataIn(pdu);
@@ -555,60 +593,21 @@ export class InitiatorSession implements Session {
         this.onR2T(pdu);
         break;
       case Opcode.NopIn:
-        this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-        if (pdu.itt === RESERVED_TAG) {
-          // Unsolicited NOP-In: StatSN is not advanced (RFC 7143 11.19).
-          if (serialGt(pdu.statSN, this.expStatSN)) this.expStatSN = pdu.statSN;
-        } else this.ackStatSN(pdu.statSN);
-        if (pdu.ttt !== RESERVED_TAG) {
-          // The target pings us: answer with the TTT and its data (RFC 7143 11.18).
-          this.conn.send({
-            opcode: Opcode.NopOut,
-            immediate: true,
-            lun: pdu.lun,
-            itt: RESERVED_TAG,
-            ttt: pdu.ttt,
-            cmdSN: this.cmdSN,
-            expStatSN: this.expStatSN,
-            data: pdu.data.length > 0 ? Buffer.from(pdu.data) : EMPTY,
-          });
-        }
-        if (pdu.itt !== RESERVED_TAG) this.onControlResponse(pdu.itt, "nop", 0, null);
+        this.onNopIn(pdu);
         break;
       case Opcode.TaskMgmtResponse:
         this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
         this.ackStatSN(pdu.statSN);
-        this.onControlResponse(pdu.itt, "tmf", pdu.response, null);
+        this.onControlResponse(pdu.itt, "tmf", pdu.response);
         break;
       case Opcode.LogoutResponse:
         this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
         this.ackStatSN(pdu.statSN);
-        this.onControlResponse(pdu.itt, "logout", pdu.response, null);
+        this.onLogoutResponse(pdu.itt, pdu.response, pdu.time2Wait);
         break;
-      case Opcode.TextResponse: {
-        this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-        this.ackStatSN(pdu.statSN);
-        const op = this.control.get(pdu.itt);
-        if (op?.kind !== "text") {
-          this.fail(new SessionError(`text response for unknown ITT ${hex(pdu.itt)}`));
-          return;
-        }
-        let whole: Buffer | null;
-        try {
-          whole = op.text!.add(pdu.data, pdu.cont);
-        } catch (err) {
-          this.fail(new SessionError(`text response: ${(err as Error).message}`));
-          return;
-        }
-        if (whole === null || !pdu.final) {
-          // RFC 7143 11.10.4: ask for the rest with an empty Text Request carrying the target's TTT.
-          this.sendText(pdu.itt, pdu.ttt, EMPTY);
-          break;
-        }
-        op.textResult = Buffer.from(whole);
-        this.onControlResponse(pdu.itt, "text", 0, null);
+      case Opcode.TextResponse:
+        this.onTextResponse(pdu);
         break;
-      }
       case Opcode.AsyncMessage:
         this.onAsync(pdu);
         break;
@@ -616,10 +615,58 @@ export class InitiatorSession implements Session {
         this.onReject(pdu);
         break;
       default:
-        this.fail(new SessionError(`unexpected PDU opcode ${hex(pdu.opcode)} in the full feature phase`));
+        this.connectionLost(
+          new SessionError(`unexpected PDU opcode ${hex(pdu.opcode)} in the full feature phase`),
+        );
         return;
     }
-    if (this.waiting.count > 0) this.drain();
+    if (this.waiting.count > 0 && this.state === UP) this.drain();
+  }
+
+  private onNopIn(pdu: NopIn): void {
+    this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
+    if (pdu.itt === RESERVED_TAG) {
+      // Unsolicited NOP-In: StatSN is not advanced (RFC 7143 11.19).
+      if (serialGt(pdu.statSN, this.expStatSN)) this.expStatSN = pdu.statSN;
+    } else this.ackStatSN(pdu.statSN);
+    if (pdu.ttt !== RESERVED_TAG) {
+      // The target pings us: answer with its TTT, LUN and data (RFC 7143 11.18).
+      this.conn.send({
+        opcode: Opcode.NopOut,
+        immediate: true,
+        lun: pdu.lun,
+        itt: RESERVED_TAG,
+        ttt: pdu.ttt,
+        cmdSN: this.cmdSN,
+        expStatSN: this.expStatSN,
+        data: pdu.data.length > 0 ? Buffer.from(pdu.data) : EMPTY,
+      });
+    }
+    if (pdu.itt !== RESERVED_TAG) this.onControlResponse(pdu.itt, "nop", 0);
+  }
+
+  private onTextResponse(pdu: TextResponse): void {
+    this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
+    this.ackStatSN(pdu.statSN);
+    const op = this.control.get(pdu.itt);
+    if (op?.kind !== "text") {
+      this.connectionLost(new SessionError(`text response for unknown ITT ${hex(pdu.itt)}`));
+      return;
+    }
+    let whole: Buffer | null;
+    try {
+      whole = op.text!.add(pdu.data, pdu.cont);
+    } catch (err) {
+      this.connectionLost(new SessionError(`text response: ${(err as Error).message}`));
+      return;
+    }
+    if (whole === null || !pdu.final) {
+      // RFC 7143 11.10.4: ask for the rest with an empty Text Request carrying the target's TTT.
+      this.sendText(pdu.itt, pdu.ttt, EMPTY);
+      return;
+    }
+    op.textResult = Buffer.from(whole);
+    this.onControlResponse(pdu.itt, "text", 0);
   }
 
   /** ExpCmdSN/MaxCmdSN from a response: update only if newer (RFC 7143 4.2.2.1). */
@@ -635,13 +682,14 @@ export class InitiatorSession implements Session {
     if (serialGt(next, this.expStatSN)) this.expStatSN = next;
   }
 
+  /** The slot a task PDU names, or null (a PDU of an earlier connection is dropped; an unknown ITT drops the connection). */
   private taskSlot(itt: number, what: string): Slot | null {
     const slot = this.slots[itt & SLOT_MASK];
-    if (slot === undefined || slot.itt !== itt || (slot.state !== INFLIGHT && slot.state !== ZOMBIE)) {
-      this.fail(new SessionError(`${what} for unknown ITT ${hex(itt)}`));
-      return null;
-    }
-    return slot;
+    if (slot !== undefined && slot.itt === itt && (slot.state === INFLIGHT || slot.state === ZOMBIE))
+      return slot;
+    if (ittConnGen(itt) !== this.connGen) return null;
+    this.connectionLost(new SessionError(`${what} for unknown ITT ${hex(itt)}`));
+    return null;
   }
 
   private onDataIn(pdu: DataIn): void {
@@ -657,7 +705,7 @@ export class InitiatorSession implements Session {
     }
     const task = slot.task!;
     if (pdu.dataSN !== slot.expDataSN) {
-      this.fail(
+      this.connectionLost(
         new SessionError(
           `Data-In DataSN ${pdu.dataSN} out of order (expected ${slot.expDataSN}, ITT ${hex(pdu.itt)})`,
         ),
@@ -669,7 +717,7 @@ export class InitiatorSession implements Session {
     if (n > 0) {
       const end = pdu.bufferOffset + n;
       if (end > task.dataInLength || task.dataIn === null) {
-        this.fail(
+        this.connectionLost(
           new SessionError(
             `Data-In at offset ${pdu.bufferOffset} length ${n} is outside the expected ${task.dataInLength} bytes (ITT ${hex(pdu.itt)})`,
           ),
@@ -701,7 +749,7 @@ export class InitiatorSession implements Session {
       return;
     }
     if (pdu.response !== 0) {
-      this.failTask(slot, new SessionError(`target failure (iSCSI response ${hex(pdu.response)})`), false);
+      this.failTask(slot, new SessionError(`target failure (iSCSI response ${hex(pdu.response)})`));
       return;
     }
     let senseLength = 0;
@@ -709,7 +757,9 @@ export class InitiatorSession implements Session {
       // RFC 7143 11.4.7: a 2-byte SenseLength, then the sense data.
       senseLength = pdu.data.readUInt16BE(0);
       if (senseLength > pdu.data.length - 2) {
-        this.fail(new SessionError(`SCSI Response SenseLength ${senseLength} exceeds the data segment`));
+        this.connectionLost(
+          new SessionError(`SCSI Response SenseLength ${senseLength} exceeds the data segment`),
+        );
         return;
       }
     }
@@ -725,19 +775,28 @@ export class InitiatorSession implements Session {
     senseLength: number,
   ): void {
     const task = slot.task!;
+    if (this.episodeStart >= 0) this.episodeStart = -1; // the new connection works
     let sense: Buffer | null = null;
     if (senseLength > 0) {
       const n = Math.min(senseLength, SENSE_MAX);
       senseData.copy(slot.senseBuf, 0, 2, 2 + n);
       sense = slot.senseBuf.subarray(0, n);
     }
-    if (status === 2 && !slot.uaRetried && isUnitAttention(sense)) {
-      // A UNIT ATTENTION (typically "power on or reset occurred" right after login) is retried once,
-      // with the same slot and buffers.
-      slot.uaRetried = true;
+    if (status === 2 && slot.unitAttentions < MAX_UNIT_ATTENTIONS && isUnitAttention(sense)) {
+      // A UNIT ATTENTION (power on or reset, I_T nexus loss after a reinstatement, ...) is the
+      // target telling us of an event, not the command failing: count it, send the command again.
+      slot.unitAttentions++;
+      this.recovery.unitAttentions++;
       this.inFlightCount--;
       slot.state = FREE;
       this.dispatch(slot);
+      return;
+    }
+    if (
+      (status === STATUS_BUSY || status === STATUS_TASK_SET_FULL) &&
+      (this.tick - slot.firstTick) * this.tickMs < this.commandTimeoutMs
+    ) {
+      this.retryLater(slot);
       return;
     }
     task.status = status;
@@ -747,6 +806,26 @@ export class InitiatorSession implements Session {
     this.finish(slot);
   }
 
+  /** BUSY / TASK SET FULL: send the command again after a capped backoff (until the command timeout). */
+  private retryLater(slot: Slot): void {
+    this.inFlightCount--;
+    this.queuedCount++;
+    slot.state = RETRY_WAIT;
+    slot.busyRetries++;
+    this.recovery.busyRetries++;
+    if (slot.retry === null) {
+      const s = slot;
+      s.retry = () => {
+        if (s.state !== RETRY_WAIT) return;
+        this.queuedCount--;
+        s.state = FREE;
+        renewItt(s, this.connGen);
+        this.dispatch(s);
+      };
+    }
+    setTimeout(slot.retry!, this.busyBackoff.delayMs(slot.busyRetries));
+  }
+
   private onR2T(pdu: R2T): void {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
     const slot = this.taskSlot(pdu.itt, "R2T");
@@ -754,7 +833,7 @@ export class InitiatorSession implements Session {
     const task = slot.task!;
     const end = pdu.bufferOffset + pdu.desiredDataTransferLength;
     if (pdu.desiredDataTransferLength === 0 || end > task.dataOutLength) {
-      this.fail(
+      this.connectionLost(
         new SessionError(
           `R2T for offset ${pdu.bufferOffset} length ${pdu.desiredDataTransferLength} is outside the ${task.dataOutLength} bytes to write`,
         ),
@@ -769,21 +848,26 @@ export class InitiatorSession implements Session {
     this.ackStatSN(pdu.statSN);
     switch (pdu.asyncEvent) {
       case AsyncEvent.LogoutRequest:
-        // RFC 7143 11.9.1: log out within Parameter3 seconds; we do it as soon as the tasks end.
-        if (!this.logoutRequested) {
-          this.logout().catch(() => {});
-        }
+        // RFC 7143 11.9.1: log out within Parameter3 seconds. We stop sending, let the commands in
+        // flight finish (or re-issue them after Parameter3), log out and log in again.
+        this.onEvent(`the target asked for a logout within ${pdu.parameter3} s`);
+        this.beginDrain(pdu.parameter3 * 1000);
         break;
       case AsyncEvent.ConnectionDrop:
       case AsyncEvent.SessionDrop:
-        this.fail(
+        // Parameter2 is the Time2Wait before a new login (RFC 7143 11.9.1).
+        this.connectionLost(
           new SessionError(
             `the target dropped the ${pdu.asyncEvent === AsyncEvent.SessionDrop ? "session" : "connection"}`,
           ),
+          pdu.parameter2 * 1000,
         );
         break;
+      case AsyncEvent.Renegotiate:
+        this.renegotiate();
+        break;
       default:
-        // SCSI async events, renegotiation requests and vendor events need no action here.
+        // SCSI async events and vendor events need no action here.
         break;
     }
   }
@@ -793,7 +877,7 @@ export class InitiatorSession implements Session {
     this.ackStatSN(pdu.statSN);
     const reason = `the target rejected a PDU (reason ${hex(pdu.reason)})`;
     if (pdu.data.length < 48) {
-      this.fail(new SessionError(reason));
+      this.connectionLost(new SessionError(reason));
       return;
     }
     const opcode = pdu.data[0]! & 0x3f;
@@ -801,7 +885,7 @@ export class InitiatorSession implements Session {
     if (opcode === Opcode.ScsiCommand || opcode === Opcode.DataOut) {
       const slot = this.slots[itt & SLOT_MASK];
       if (slot !== undefined && slot.itt === itt && slot.state === INFLIGHT) {
-        this.failTask(slot, new SessionError(reason), false);
+        this.failTask(slot, new SessionError(reason));
         return;
       }
     }
@@ -811,8 +895,8 @@ export class InitiatorSession implements Session {
       op.reject(new SessionError(reason));
       return;
     }
-    // A rejected PDU we cannot attribute: with ErrorRecoveryLevel 0 the session is not trustworthy.
-    this.fail(new SessionError(`${reason} for opcode ${hex(opcode)}`));
+    // A rejected PDU we cannot attribute: with ErrorRecoveryLevel 0 the connection is not trustworthy.
+    this.connectionLost(new SessionError(`${reason} for opcode ${hex(opcode)}`));
   }
 
   // ------------------------------------------------------------------ control operations
@@ -820,7 +904,7 @@ export class InitiatorSession implements Session {
   private newControl(kind: ControlOp["kind"]): { itt: number; op: ControlOp; promise: Promise<number> } {
     let itt: number;
     do {
-      this.controlCounter = (this.controlCounter + 1) & 0x7ffffffe;
+      this.controlCounter = (this.controlCounter + 1) & 0x7fffffff;
       itt = (0x80000000 | this.controlCounter) >>> 0;
     } while (this.control.has(itt));
     let resolve!: (v: number) => void;
@@ -838,27 +922,27 @@ export class InitiatorSession implements Session {
       refItt: 0,
       lun: 0,
       tmfFunction: 0,
+      internal: false,
+      relogin: false,
       text: null,
       textResult: null,
     };
-    if (this.closed) reject(this.closeError ?? new SessionError("the session is closed"));
+    if (this.state === CLOSED) reject(this.closeError ?? new SessionError("the session is closed"));
+    else if (this.state === RECOVERING)
+      reject(new SessionError("the session has no connection (recovering)"));
     else this.control.set(itt, op);
     return { itt, op, promise };
   }
 
-  private onControlResponse(
-    itt: number,
-    kind: ControlOp["kind"],
-    response: number,
-    _data: Buffer | null,
-  ): void {
+  private onControlResponse(itt: number, kind: ControlOp["kind"], response: number): void {
     if (kind === "nop" && itt === this.nopOutstanding) {
       this.nopOutstanding = null;
+      this.episodeStart = -1;
       return;
     }
     const op = this.control.get(itt);
     if (!op || op.kind !== kind) {
-      this.fail(new SessionError(`${kind} response for unknown ITT ${hex(itt)}`));
+      this.connectionLost(new SessionError(`${kind} response for unknown ITT ${hex(itt)}`));
       return;
     }
     this.control.delete(itt);
@@ -867,9 +951,6 @@ export class InitiatorSession implements Session {
       op.resolve(Number((process.hrtime.bigint() - op.sentAt) / 1000n));
       return;
     }
-    if (kind === "logout") {
-      this.finishClose(null);
-    }
     op.resolve(response);
   }
 
@@ -877,27 +958,33 @@ export class InitiatorSession implements Session {
     if (response !== TmfResponse.Complete && response !== TmfResponse.TaskDoesNotExist) return;
     if (op.tmfFunction === TmfFunction.AbortTask) {
       const slot = op.slot;
-      if (slot && slot.itt === op.refItt) {
-        if (slot.state === INFLIGHT) this.failTask(slot, new SessionError("task aborted"), false);
-        else if (slot.state === ZOMBIE) this.releaseSlot(slot);
-      }
+      if (slot === null || slot.itt !== op.refItt) return; // it completed before the abort
+      if (slot.state === INFLIGHT) {
+        // An abort of ours after a command timeout: the command never got its status, so it is
+        // sent again; a caller's abort ends it.
+        if (op.internal) this.reissue(slot);
+        else this.failTask(slot, new SessionError("task aborted"));
+      } else if (slot.state === ZOMBIE) this.releaseSlot(slot);
       return;
     }
     if (op.tmfFunction === TmfFunction.LogicalUnitReset && response === TmfResponse.Complete) {
       for (const slot of this.slots) {
-        if (slot.state === INFLIGHT && slot.task!.lun === op.lun)
-          this.failTask(slot, new SessionError("task aborted by LOGICAL UNIT RESET"), false);
-        else if (slot.state === ZOMBIE) this.releaseSlot(slot);
+        if (slot.state === INFLIGHT && slot.task!.lun === op.lun) {
+          if (op.internal && isIdempotent(slot.task!)) this.reissue(slot);
+          else this.failTask(slot, new SessionError("task aborted by LOGICAL UNIT RESET"));
+        } else if (slot.state === ZOMBIE) this.releaseSlot(slot);
       }
     }
   }
 
-  private sendTmf(fn: number, lun: number, slot: Slot | null): Promise<number> {
+  private sendTmf(fn: number, lun: number, slot: Slot | null, internal = false): Promise<number> {
     const { itt, op, promise } = this.newControl("tmf");
     op.tmfFunction = fn;
     op.lun = lun;
     op.slot = slot;
+    op.internal = internal;
     op.refItt = slot ? slot.itt : RESERVED_TAG;
+    if (this.state === CLOSED || this.state === RECOVERING) return promise;
     this.conn.send({
       opcode: Opcode.TaskMgmtRequest,
       immediate: true,
@@ -916,8 +1003,8 @@ export class InitiatorSession implements Session {
   abortTask(task: ScsiTask): Promise<number> {
     for (const slot of this.slots) {
       if (slot.task !== task) continue;
-      if (slot.state === QUEUED) {
-        this.failTask(slot, new SessionError("task aborted"), false);
+      if (slot.state === QUEUED || slot.state === RETRY_WAIT) {
+        this.failTask(slot, new SessionError("task aborted"));
         return Promise.resolve(TmfResponse.Complete);
       }
       if (slot.state === INFLIGHT) return this.sendTmf(TmfFunction.AbortTask, task.lun, slot);
@@ -931,7 +1018,7 @@ export class InitiatorSession implements Session {
 
   ping(): Promise<number> {
     const { itt, promise } = this.newControl("nop");
-    this.sendPing(itt);
+    if (this.state === UP || this.state === DRAINING) this.sendPing(itt);
     return promise;
   }
 
@@ -969,9 +1056,28 @@ export class InitiatorSession implements Session {
   async text(pairs: TextPairs): Promise<TextPairs> {
     const { itt, op, promise } = this.newControl("text");
     op.text = new TextAssembler(1 << 20);
-    if (!this.closed) this.sendText(itt, RESERVED_TAG, buildText(pairs));
+    if (this.state === UP || this.state === DRAINING) this.sendText(itt, RESERVED_TAG, buildText(pairs));
     await promise;
     return parseText(op.textResult ?? EMPTY);
+  }
+
+  /**
+   * Async Message event 4 (RFC 7143 11.9.1): the target wants to renegotiate. We offer our receive
+   * limit again and take the target's declared MaxRecvDataSegmentLength (the only operational key
+   * a Text Request may change in the full feature phase, RFC 7143 13.12).
+   */
+  private renegotiate(): void {
+    const mine = String(this.negotiated.maxRecvDataSegmentLength);
+    this.text([["MaxRecvDataSegmentLength", mine]])
+      .then((answer) => {
+        for (const [k, v] of answer) {
+          const n = Number(v);
+          if (k === "MaxRecvDataSegmentLength" && Number.isInteger(n) && n >= 512 && n <= 16777215)
+            this.negotiated = { ...this.negotiated, peerMaxRecvDataSegmentLength: n };
+        }
+        this.onEvent("renegotiated at the target's request");
+      })
+      .catch(() => {});
   }
 
   async execute(
@@ -1005,19 +1111,35 @@ export class InitiatorSession implements Session {
   }
 
   async logout(): Promise<void> {
-    if (this.closed) {
+    if (this.state === CLOSED) {
       if (this.closeError) throw this.closeError;
       return;
     }
     this.logoutRequested = true;
-    if (this.inFlightCount + this.queuedCount > 0) {
+    if (this.inFlightCount + this.queuedCount > 0 || this.state !== UP) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
-    if (this.closed) {
+    while (this.state === RECOVERING || this.state === DRAINING) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    if (this.state === CLOSED) {
       if (this.closeError) throw this.closeError;
       return;
     }
     const { itt, promise } = this.newControl("logout");
+    this.sendLogout(itt);
+    const timer = setTimeout(
+      () => this.finishClose(new SessionError(`logout timed out after ${this.loginTimeoutMs} ms`)),
+      this.loginTimeoutMs,
+    );
+    try {
+      await promise;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private sendLogout(itt: number): void {
     this.conn.send({
       opcode: Opcode.LogoutRequest,
       immediate: true,
@@ -1027,42 +1149,234 @@ export class InitiatorSession implements Session {
       cmdSN: this.cmdSN,
       expStatSN: this.expStatSN,
     });
-    const timer = setTimeout(
-      () => this.fail(new SessionError(`logout timed out after ${this.timeoutMs} ms`)),
-      this.timeoutMs,
-    );
-    try {
-      await promise;
-    } finally {
-      clearTimeout(timer);
+  }
+
+  private onLogoutResponse(itt: number, response: number, time2Wait: number): void {
+    const op = this.control.get(itt);
+    if (!op || op.kind !== "logout") {
+      this.connectionLost(new SessionError(`logout response for unknown ITT ${hex(itt)}`));
+      return;
     }
+    this.control.delete(itt);
+    if (op.relogin) {
+      // The logout the target asked for is done: log in again (same ISID, TSIH 0) after its Time2Wait.
+      op.resolve(response);
+      this.connectionLost(new SessionError("logged out at the target's request"), time2Wait * 1000, true);
+      return;
+    }
+    this.finishClose(null);
+    op.resolve(response);
+  }
+
+  /** Async logout request: hold new commands, wait for the ones in flight (at most `withinMs`), log out. */
+  private beginDrain(withinMs: number): void {
+    if (this.state !== UP || this.relogin === null) {
+      if (this.relogin === null && this.state === UP) this.logout().catch(() => {});
+      return;
+    }
+    this.state = DRAINING;
+    this.drainTimer = setTimeout(
+      () => {
+        this.drainTimer = null;
+        if (this.state === DRAINING) this.sendRequestedLogout();
+      },
+      Math.max(0, withinMs - 500),
+    );
+    if (this.inFlightCount === 0) this.sendRequestedLogout();
+  }
+
+  private sendRequestedLogout(): void {
+    if (this.state !== DRAINING) return;
+    if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+    this.drainTimer = null;
+    const { itt, op } = this.newControl("logout");
+    op.relogin = true;
+    // The commands still in flight (if Parameter3 ran out) are re-issued after the new login.
+    this.state = UP;
+    this.sendLogout(itt);
+    this.state = DRAINING;
   }
 
   close(): void {
-    if (this.closed) return;
+    if (this.state === CLOSED) return;
     this.finishClose(null, new SessionError("the session was closed"));
   }
 
-  // ------------------------------------------------------------------ connection events, timer
+  // ------------------------------------------------------------------ connection loss and recovery
 
-  /** The session failed: every pending task and operation ends with `err`. */
+  /** The session failed for good: every pending task and operation ends with `err`. */
   fail(err: Error): void {
-    if (this.closed) return;
     this.finishClose(err, err);
+  }
+
+  /**
+   * The connection is gone (reset, close, framing or digest error, NOP timeout, unanswered TMFs).
+   * The session survives it: commands without a final status wait for a new connection, which is
+   * a new login with the same initiator name and ISID and TSIH 0, so the target ends the old
+   * session's tasks (session reinstatement, RFC 7143 6.3.5), after Time2Wait (RFC 7143 13.15).
+   */
+  private connectionLost(
+    cause: Error,
+    time2WaitMs = this.negotiated.defaultTime2Wait * 1000,
+    planned = false,
+  ): void {
+    if (this.state === CLOSED || this.state === RECOVERING) return;
+    const old = this.conn;
+    old.handler = NOOP_HANDLER;
+    old.destroy();
+    if (this.logoutRequested && this.inFlightCount + this.queuedCount === 0 && this.control.size === 0) {
+      this.finishClose(cause);
+      return;
+    }
+    if (this.recoveryTimeoutMs <= 0) {
+      this.finishClose(new RecoveryTimeoutError(0, cause.message));
+      return;
+    }
+    this.state = RECOVERING;
+    this.recoveryStart = performance.now();
+    if (this.episodeStart < 0) {
+      this.episodeStart = this.recoveryStart;
+      this.episodeAttempts = 0;
+    } else time2WaitMs = Math.max(time2WaitMs, this.backoff.delayMs(++this.episodeAttempts));
+    this.recovery.downSince = this.recoveryStart;
+    this.recovery.reconnects++;
+    this.nopOutstanding = null;
+    if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+    this.drainTimer = null;
+    const lost = new SessionError(`the connection was lost (${cause.message})`);
+    for (const [, op] of this.control) op.reject(lost);
+    this.control.clear();
+    this.requeueInFlight(cause);
+    this.onEvent(
+      `${planned ? "" : "connection lost: "}${cause.message}; logging in again in ${(time2WaitMs / 1000).toFixed(1)} s`,
+    );
+    void this.recover(cause, time2WaitMs);
+  }
+
+  /** Commands in flight on the lost connection go to the front of the queue, in CmdSN order, as new tasks. */
+  private requeueInFlight(cause: Error): void {
+    const again: Slot[] = [];
+    for (const slot of this.slots) {
+      if (slot.state === ZOMBIE) this.releaseSlot(slot);
+      else if (slot.state === INFLIGHT) again.push(slot);
+    }
+    again.sort((a, b) => (a.cmdSN === b.cmdSN ? 0 : serialLt(a.cmdSN, b.cmdSN) ? -1 : 1));
+    const front: Slot[] = [];
+    for (const slot of again) {
+      if (!isIdempotent(slot.task!)) {
+        this.failTask(
+          slot,
+          new SessionError(`${cause.message}; a command that must not run twice was not re-issued`),
+        );
+        continue;
+      }
+      this.inFlightCount--;
+      renewItt(slot, this.connGen);
+      slot.task!.reissued++;
+      this.recovery.reissued++;
+      slot.state = QUEUED;
+      this.queuedCount++;
+      front.push(slot);
+    }
+    this.waiting.pushFront(front);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.recoveryWake = resolve;
+      this.recoveryTimer = setTimeout(() => {
+        this.recoveryTimer = null;
+        this.recoveryWake = null;
+        resolve();
+      }, ms);
+    });
+  }
+
+  private async recover(cause: Error, firstDelayMs: number): Promise<void> {
+    const deadline = this.episodeStart + this.recoveryTimeoutMs;
+    let last = cause.message;
+    let delay = firstDelayMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (delay >= left) {
+        await this.sleep(Math.max(0, left));
+        break;
+      }
+      await this.sleep(delay);
+      if (this.state !== RECOVERING) return;
+      try {
+        const { conn, result } = await connectAndLogin(this.relogin!.host, this.relogin!.port, {
+          ...this.relogin!.login,
+          timeoutMs: Math.max(1, Math.min(this.loginTimeoutMs, deadline - performance.now())),
+          cmdSN: this.cmdSN,
+        });
+        if (this.state !== RECOVERING) {
+          conn.destroy();
+          return;
+        }
+        this.resume(conn, result);
+        return;
+      } catch (err) {
+        last = (err as Error).message;
+        // Wrong credentials do not get better by trying again.
+        if (err instanceof LoginError && err.statusClass === 2 && err.statusDetail === 1) break;
+      }
+      delay = this.backoff.delayMs(++this.episodeAttempts);
+    }
+    if (this.state !== RECOVERING) return;
+    this.finishClose(new RecoveryTimeoutError(performance.now() - this.episodeStart, last));
+  }
+
+  /** A new connection and session (same ISID): the queue, re-issued commands first, goes out on it. */
+  private resume(conn: Connection, login: LoginResult): void {
+    const now = performance.now();
+    this.conn = conn;
+    this.connGen = (this.connGen + 1) & CONN_GEN_MASK;
+    this.attach(conn);
+    this.negotiated = login.negotiated;
+    this.currentTsih = login.tsih;
+    // A new session: its own CmdSN window and StatSN (the login carried our CmdSN).
+    this.cmdSN = login.expCmdSN;
+    this.expCmdSN = login.expCmdSN;
+    this.maxCmdSN = login.maxCmdSN;
+    this.expStatSN = login.expStatSN;
+    this.recovery.reinstatements++;
+    this.recovery.outageMs += now - this.recovery.downSince;
+    this.recovery.downSince = -1;
+    this.lastRxTick = this.tick;
+    // Queued commands got their ITTs under the old generation: renew them for this connection.
+    for (const slot of this.slots)
+      if (slot.state === QUEUED || slot.state === FREE) renewItt(slot, this.connGen);
+    this.state = UP;
+    this.onEvent(
+      `session reinstated after ${((now - this.recoveryStart) / 1000).toFixed(1)} s (TSIH ${login.tsih}); sending ${this.queuedCount} queued commands`,
+    );
+    this.drain();
+    this.afterCompletion();
   }
 
   private finishClose(
     reported: Error | null,
-    taskError: Error = new SessionError("the session was closed"),
+    taskError: Error = reported ?? new SessionError("the session was closed"),
   ): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.state === CLOSED) return;
+    const wasUp = this.state === UP || this.state === DRAINING;
+    this.state = CLOSED;
     this.closeError = reported;
     clearInterval(this.timer);
-    if (reported === null) this.conn.end();
+    if (this.recoveryTimer !== null) clearTimeout(this.recoveryTimer);
+    if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+    this.recoveryWake?.();
+    this.recoveryWake = null;
+    if (this.recovery.downSince >= 0) {
+      this.recovery.outageMs += performance.now() - this.recovery.downSince;
+      this.recovery.downSince = -1;
+    }
+    this.conn.handler = NOOP_HANDLER;
+    if (wasUp && reported === null) this.conn.end();
     this.conn.destroy();
     for (const slot of this.slots) {
-      if (slot.state === INFLIGHT || slot.state === QUEUED) {
+      if (slot.state === INFLIGHT || slot.state === QUEUED || slot.state === RETRY_WAIT) {
         const task = slot.task!;
         task.error = taskError;
         task.status = -1;
@@ -1085,34 +1399,61 @@ export class InitiatorSession implements Session {
 
   private onTick(): void {
     this.tick++;
-    if (this.closed) return;
-    const limit = Math.ceil(this.timeoutMs / this.tickMs);
-    if (this.inFlightCount + this.queuedCount > 0) {
-      for (const slot of this.slots) {
-        if ((slot.state === INFLIGHT || slot.state === QUEUED) && this.tick - slot.startTick > limit) {
-          const wasInFlight = slot.state === INFLIGHT;
-          const task = slot.task!;
-          this.failTask(slot, new SessionError(`command timed out after ${this.timeoutMs} ms`), wasInFlight);
-          // Tell the target to forget it; the ITT stays reserved until the TMF answer.
-          if (wasInFlight && !this.closed) {
-            this.sendTmf(TmfFunction.AbortTask, task.lun, slot).catch(() => {});
-          }
-        }
+    if (this.state !== UP && this.state !== DRAINING) return;
+    if (this.inFlightCount > 0) this.checkCommandTimeouts();
+    if (this.state !== UP && this.state !== DRAINING) return;
+    this.keepAlive();
+  }
+
+  /**
+   * A command without an answer for the command timeout is aborted (ABORT TASK naming its ITT and
+   * CmdSN, RFC 7143 11.5.1) and re-issued when the abort is confirmed; an unanswered abort is
+   * followed by LOGICAL UNIT RESET, and an unanswered reset by dropping the connection, which
+   * recovery replaces. A response that arrives before the TMF's answer completes the command.
+   */
+  private checkCommandTimeouts(): void {
+    const limit = Math.ceil(this.commandTimeoutMs / this.tickMs);
+    for (const slot of this.slots) {
+      if (slot.state !== INFLIGHT) continue;
+      if (slot.stage === STAGE_NONE && this.tick - slot.startTick > limit) {
+        slot.stage = STAGE_ABORT;
+        slot.stageTick = this.tick;
+        this.recovery.commandTimeouts++;
+        this.recovery.aborts++;
+        this.onEvent(`a command timed out after ${this.commandTimeoutMs} ms: ABORT TASK`);
+        this.sendTmf(TmfFunction.AbortTask, slot.task!.lun, slot, true).catch(() => {});
+      } else if (slot.stage === STAGE_ABORT && this.tick - slot.stageTick > limit) {
+        slot.stage = STAGE_LUN_RESET;
+        slot.stageTick = this.tick;
+        this.onEvent(`ABORT TASK unanswered after ${this.commandTimeoutMs} ms: LOGICAL UNIT RESET`);
+        this.sendTmf(TmfFunction.LogicalUnitReset, slot.task!.lun, null, true).catch(() => {});
+      } else if (slot.stage === STAGE_LUN_RESET && this.tick - slot.stageTick > limit) {
+        this.connectionLost(
+          new SessionError(
+            `a command timed out after ${this.commandTimeoutMs} ms and ABORT TASK and LOGICAL UNIT RESET went unanswered`,
+          ),
+          0,
+        );
+        return;
       }
     }
-    if (this.nopIntervalMs > 0) {
-      if (this.nopOutstanding !== null) {
-        if ((this.tick - this.nopSentTick) * this.tickMs > this.timeoutMs) {
-          this.fail(new SessionError(`the target did not answer a NOP-Out ping within ${this.timeoutMs} ms`));
-        }
-      } else if ((this.tick - this.lastNopTick) * this.tickMs >= this.nopIntervalMs) {
-        this.lastNopTick = this.tick;
-        this.nopSentTick = this.tick;
-        this.controlCounter = (this.controlCounter + 1) & 0x7ffffffe;
-        const itt = (0x80000000 | this.controlCounter) >>> 0;
-        this.nopOutstanding = itt;
-        this.sendPing(itt);
+  }
+
+  /** NOP-Out pings on a connection that has been quiet for the interval; no answer within --noop-timeout: it is dead. */
+  private keepAlive(): void {
+    if (this.nopIntervalMs <= 0) return;
+    if (this.nopOutstanding !== null) {
+      if ((this.tick - this.nopSentTick) * this.tickMs > this.noopTimeoutMs) {
+        this.connectionLost(
+          new SessionError(`the target did not answer a NOP-Out ping within ${this.noopTimeoutMs} ms`),
+        );
       }
+    } else if ((this.tick - this.lastRxTick) * this.tickMs >= this.nopIntervalMs) {
+      this.nopSentTick = this.tick;
+      this.controlCounter = (this.controlCounter + 1) & 0x7fffffff;
+      const itt = (0x80000000 | this.controlCounter) >>> 0;
+      this.nopOutstanding = itt;
+      this.sendPing(itt);
     }
   }
 }
@@ -1137,7 +1478,7 @@ export async function openSessionOfType(options: OpenOptions): Promise<Initiator
   const want: OperationalParams = { ...INITIATOR_DEFAULT_PARAMS, ...options.params };
   if (options.headerDigest !== undefined) want.headerDigest = options.headerDigest;
   if (options.dataDigest !== undefined) want.dataDigest = options.dataDigest;
-  const { conn, result } = await connectAndLogin(options.host, options.port, {
+  const login: Omit<LoginOptions, "cmdSN"> = {
     initiatorName: options.initiatorName,
     targetName: options.targetName,
     sessionType: options.sessionType,
@@ -1145,14 +1486,20 @@ export async function openSessionOfType(options: OpenOptions): Promise<Initiator
     chap: options.chap,
     want,
     timeoutMs,
-    cmdSN,
-  });
+  };
+  const { conn, result } = await connectAndLogin(options.host, options.port, { ...login, cmdSN });
   return new InitiatorSession(conn, result, {
     targetName: options.targetName ?? "",
     isid,
-    timeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs ?? 30000,
+    loginTimeoutMs: timeoutMs,
     nopIntervalMs: options.nopIntervalMs ?? 5000,
+    noopTimeoutMs: options.noopTimeoutMs ?? 10000,
+    recoveryTimeoutMs: options.recoveryTimeoutMs ?? 120000,
     cmdSN,
+    // Discovery sessions are not recovered: a SendTargets exchange is simply asked again.
+    relogin: options.sessionType === "Normal" ? { host: options.host, port: options.port, login } : null,
+    onEvent: options.onEvent,
   });
 }
 

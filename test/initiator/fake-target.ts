@@ -18,6 +18,16 @@ export interface FakeTarget {
   /** Resolves when `n` PDUs have been received in the full feature phase. */
   waitFor(n: number): Promise<void>;
   statSN: number;
+  /** Every login request received (first PDU of each login), over all connections. */
+  logins: LoginRequest[];
+  /** Connections accepted so far. */
+  connections: number;
+  /** Resets the current connection (the server keeps accepting). */
+  drop(): void;
+  /** Stops accepting new connections (the current one stays). */
+  refuse(): void;
+  /** Reset every connection right after its login completes (a flapping target); may be set at any time. */
+  dropAfterLogin: boolean;
   close(): Promise<void>;
 }
 
@@ -26,16 +36,28 @@ export interface FakeTargetOptions {
   operational: string;
   expCmdSN: number;
   maxCmdSN: number;
+  /** Drop every connection right after its login completes (a flapping target). */
+  dropAfterLogin?: boolean;
 }
 
 export function startFakeTarget(opts: FakeTargetOptions): Promise<FakeTarget> {
   return new Promise((resolve) => {
     let socket: net.Socket | null = null;
+    let refusing = false;
     const waiters: Array<{ n: number; resolve: () => void }> = [];
     const target: FakeTarget = {
       port: 0,
       received: [],
       statSN: 100,
+      logins: [],
+      connections: 0,
+      dropAfterLogin: opts.dropAfterLogin ?? false,
+      drop() {
+        socket?.resetAndDestroy();
+      },
+      refuse() {
+        refusing = true;
+      },
       send(pdu) {
         for (const b of encodePdu(pdu, NO_DIGESTS)) socket!.write(b);
       },
@@ -50,14 +72,23 @@ export function startFakeTarget(opts: FakeTargetOptions): Promise<FakeTarget> {
         }),
     };
     const server = net.createServer((s) => {
+      if (refusing) {
+        s.destroy();
+        return;
+      }
       socket = s;
+      target.connections++;
       const framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: 1 << 20 });
       let loggedIn = false;
+      let firstLogin = true;
+      s.on("error", () => {});
       s.on("data", (chunk: Buffer) => {
         framer.push(chunk, {
           onPdu(pdu: Pdu) {
             if (!loggedIn && pdu.opcode === 0x03) {
               const req = pdu as LoginRequest;
+              if (firstLogin) target.logins.push({ ...req, data: Buffer.from(req.data) });
+              firstLogin = false;
               const final = req.csg === 1;
               const text = final ? opts.operational : "AuthMethod=None";
               target.send({
@@ -79,6 +110,7 @@ export function startFakeTarget(opts: FakeTargetOptions): Promise<FakeTarget> {
                 data: Buffer.from(text.split(" ").join("\0") + "\0"),
               });
               if (final) loggedIn = true;
+              if (final && target.dropAfterLogin) setImmediate(() => s.resetAndDestroy());
               return;
             }
             const copy = (

@@ -1,7 +1,7 @@
 /**
  * Session logic against a scripted peer: the CmdSN window (never past MaxCmdSN, queue inside,
  * wrap-around), R2T answered with correctly sized Data-Out sequences, Data-In checks, NOP-In
- * answered, Reject failing the referenced task, UNIT ATTENTION retried once.
+ * answered, Reject failing the referenced task, UNIT ATTENTIONs consumed and counted.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { SessionError } from "../../src/initiator/errors.js";
@@ -33,6 +33,8 @@ async function setup(expCmdSN: number, maxCmdSN: number): Promise<{ t: FakeTarge
     timeoutMs: 5000,
     nopIntervalMs: 0,
     initialCmdSN: expCmdSN,
+    // these cases are about what ends a connection; recovery has its own tests
+    recoveryTimeoutMs: 0,
   });
   return { t: fake, s: session };
 }
@@ -214,7 +216,7 @@ describe("initiator session against a scripted target", () => {
     );
   });
 
-  it("answers a target NOP-In ping with its TTT and data, and retries a UNIT ATTENTION once", async () => {
+  it("answers a target NOP-In ping with its TTT and data, and consumes up to four UNIT ATTENTIONs", async () => {
     const { t, s } = await setup(1, 10);
     t.send({
       opcode: 0x20,
@@ -262,14 +264,19 @@ describe("initiator session against a scripted target", () => {
         residualCount: 0,
         data: sense,
       });
-    checkCondition(first.itt, first.cmdSN);
-    await t.waitFor(3);
-    const again = t.received[2] as ScsiCommand;
-    expect(again.opcode).toBe(0x01);
-    expect(again.cmdSN).toBe((first.cmdSN + 1) >>> 0);
-    expect(result).toBeNull();
-    // A second UA is reported, not retried.
-    checkCondition(again.itt, again.cmdSN);
+    let last = first;
+    for (let i = 1; i <= 4; i++) {
+      checkCondition(last.itt, last.cmdSN);
+      await t.waitFor(2 + i);
+      const again = t.received[1 + i] as ScsiCommand;
+      expect(again.opcode).toBe(0x01);
+      expect(again.cmdSN).toBe((last.cmdSN + 1) >>> 0);
+      expect(result).toBeNull();
+      expect(s.recovery.unitAttentions).toBe(i);
+      last = again;
+    }
+    // A fifth UA for the same command is reported, not retried.
+    checkCondition(last.itt, last.cmdSN);
     while (!result) await sleep(5);
     expect((result as ScsiTask).status).toBe(2);
     expect((result as ScsiTask).sense![12]).toBe(0x29);
@@ -310,6 +317,8 @@ describe("initiator keep-alive", () => {
       initiatorName: "iqn.2026-11.test:ini",
       timeoutMs: 600,
       nopIntervalMs: 150,
+      noopTimeoutMs: 600,
+      recoveryTimeoutMs: 0,
     });
     return { t: fake, s: session };
   }
