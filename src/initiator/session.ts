@@ -1153,7 +1153,7 @@ export class InitiatorSession implements Session {
 
   private onLogoutResponse(itt: number, response: number, time2Wait: number): void {
     const op = this.control.get(itt);
-    if (!op || op.kind !== "logout") {
+    if (op?.kind !== "logout") {
       this.connectionLost(new SessionError(`logout response for unknown ITT ${hex(itt)}`));
       return;
     }

@@ -14,7 +14,10 @@ describe("reinstatement backoff", () => {
 
   it("spreads initiators that retry at the same attempt", () => {
     let seed = 7;
-    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const random = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
     const b = createBackoff(250, 5000, random);
     const draws = Array.from({ length: 200 }, () => b.delayMs(3));
     expect(Math.min(...draws)).toBeGreaterThanOrEqual(500);
