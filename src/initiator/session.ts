@@ -163,6 +163,8 @@ const STATUS_BUSY = 0x08;
 const STATUS_TASK_SET_FULL = 0x28;
 /** Unit attentions consumed per command before one is reported (a target can queue several). */
 const MAX_UNIT_ATTENTIONS = 4;
+/** How far a StatSN may be from ExpStatSN before the connection is not trusted (RFC 7143 4.2.2.2). */
+const MAX_STATSN_GAP = 1 << 16;
 
 /** The session's life: in the full feature phase on a connection, between connections, or ended. */
 const UP = 0;
@@ -597,13 +599,11 @@ export class InitiatorSession implements Session {
         break;
       case Opcode.TaskMgmtResponse:
         this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-        this.ackStatSN(pdu.statSN);
-        this.onControlResponse(pdu.itt, "tmf", pdu.response);
+        if (this.ackStatSN(pdu.statSN)) this.onControlResponse(pdu.itt, "tmf", pdu.response);
         break;
       case Opcode.LogoutResponse:
         this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-        this.ackStatSN(pdu.statSN);
-        this.onLogoutResponse(pdu.itt, pdu.response, pdu.time2Wait);
+        if (this.ackStatSN(pdu.statSN)) this.onLogoutResponse(pdu.itt, pdu.response, pdu.time2Wait);
         break;
       case Opcode.TextResponse:
         this.onTextResponse(pdu);
@@ -628,7 +628,7 @@ export class InitiatorSession implements Session {
     if (pdu.itt === RESERVED_TAG) {
       // Unsolicited NOP-In: StatSN is not advanced (RFC 7143 11.19).
       if (serialGt(pdu.statSN, this.expStatSN)) this.expStatSN = pdu.statSN;
-    } else this.ackStatSN(pdu.statSN);
+    } else if (!this.ackStatSN(pdu.statSN)) return;
     if (pdu.ttt !== RESERVED_TAG) {
       // The target pings us: answer with its TTT, LUN and data (RFC 7143 11.18).
       this.conn.send({
@@ -647,7 +647,7 @@ export class InitiatorSession implements Session {
 
   private onTextResponse(pdu: TextResponse): void {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-    this.ackStatSN(pdu.statSN);
+    if (!this.ackStatSN(pdu.statSN)) return;
     const op = this.control.get(pdu.itt);
     if (op?.kind !== "text") {
       this.connectionLost(new SessionError(`text response for unknown ITT ${hex(pdu.itt)}`));
@@ -677,9 +677,25 @@ export class InitiatorSession implements Session {
     if (serialGt(maxCmdSN, this.maxCmdSN)) this.maxCmdSN = maxCmdSN;
   }
 
-  private ackStatSN(statSN: number): void {
+  /**
+   * Acknowledges a status. On our one connection statuses come in order; one far from ExpStatSN
+   * means statuses were lost or the target is confused, which ErrorRecoveryLevel 0 answers with
+   * a new connection (RFC 7143 4.2.2.2: recovery when the gap exceeds an implementation constant).
+   * Returns false when it dropped the connection.
+   */
+  private ackStatSN(statSN: number): boolean {
+    const gap = (statSN - this.expStatSN) | 0;
+    if (gap > MAX_STATSN_GAP || gap < -MAX_STATSN_GAP) {
+      this.connectionLost(
+        new SessionError(
+          `StatSN ${statSN} is ${gap > 0 ? "ahead of" : "behind"} the expected ${this.expStatSN} by ${Math.abs(gap)}`,
+        ),
+      );
+      return false;
+    }
     const next = serialAdd(statSN, 1);
     if (serialGt(next, this.expStatSN)) this.expStatSN = next;
+    return true;
   }
 
   /** The slot a task PDU names, or null (a PDU of an earlier connection is dropped; an unknown ITT drops the connection). */
@@ -697,10 +713,7 @@ export class InitiatorSession implements Session {
     const slot = this.taskSlot(pdu.itt, "Data-In");
     if (slot === null) return;
     if (slot.state === ZOMBIE) {
-      if (pdu.hasStatus) {
-        this.ackStatSN(pdu.statSN);
-        this.releaseSlot(slot);
-      }
+      if (pdu.hasStatus && this.ackStatSN(pdu.statSN)) this.releaseSlot(slot);
       return;
     }
     const task = slot.task!;
@@ -728,7 +741,7 @@ export class InitiatorSession implements Session {
       if (end > slot.transferred) slot.transferred = end;
     }
     if (pdu.hasStatus) {
-      this.ackStatSN(pdu.statSN);
+      if (!this.ackStatSN(pdu.statSN)) return;
       this.complete(
         slot,
         pdu.status,
@@ -741,7 +754,7 @@ export class InitiatorSession implements Session {
 
   private onScsiResponse(pdu: ScsiResponse): void {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-    this.ackStatSN(pdu.statSN);
+    if (!this.ackStatSN(pdu.statSN)) return;
     const slot = this.taskSlot(pdu.itt, "SCSI Response");
     if (slot === null) return;
     if (slot.state === ZOMBIE) {
@@ -845,7 +858,7 @@ export class InitiatorSession implements Session {
 
   private onAsync(pdu: AsyncMessage): void {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-    this.ackStatSN(pdu.statSN);
+    if (!this.ackStatSN(pdu.statSN)) return;
     switch (pdu.asyncEvent) {
       case AsyncEvent.LogoutRequest:
         // RFC 7143 11.9.1: log out within Parameter3 seconds. We stop sending, let the commands in
@@ -874,7 +887,7 @@ export class InitiatorSession implements Session {
 
   private onReject(pdu: Reject): void {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
-    this.ackStatSN(pdu.statSN);
+    if (!this.ackStatSN(pdu.statSN)) return;
     const reason = `the target rejected a PDU (reason ${hex(pdu.reason)})`;
     if (pdu.data.length < 48) {
       this.connectionLost(new SessionError(reason));
