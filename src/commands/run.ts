@@ -200,6 +200,7 @@ export async function runCommand(
       faults,
       faultSeed,
       onTargetLog: (line) => stderr.write(`${line}\n`),
+      onSessionEvent: (line) => stderr.write(`${line}\n`),
       progress,
       signal: abort.signal,
       onPhaseEnd: hooks.onPhaseEnd,

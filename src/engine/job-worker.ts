@@ -25,6 +25,7 @@ import {
   CTL_READY,
   CTL_STOP,
   type ReadyMessage,
+  type SessionEventMessage,
   type WorkerRecovery,
   type WorkerResult,
   type WorkerSessionSpec,
@@ -70,7 +71,7 @@ async function readCapacity(session: Session, lun: number): Promise<{ blockSize:
 }
 
 /** The worker's session, with the run's recovery options. */
-export function connect(s: WorkerSessionSpec): Promise<Session> {
+export function connect(s: WorkerSessionSpec, onEvent?: (message: string) => void): Promise<Session> {
   return openSession({
     host: s.host,
     port: s.port,
@@ -82,6 +83,7 @@ export function connect(s: WorkerSessionSpec): Promise<Session> {
     commandTimeoutMs: s.commandTimeoutMs,
     noopTimeoutMs: s.noopTimeoutMs,
     recoveryTimeoutMs: s.recoveryTimeoutMs,
+    onEvent,
   });
 }
 
@@ -125,7 +127,11 @@ export default async function runJobWorker(task: WorkerTask): Promise<WorkerResu
   const lun = task.session.lun;
   let session: Session;
   try {
-    session = await connect(task.session);
+    // recovery events (connection lost, reinstated, aborts) go to the runner, which logs them
+    const who = `${task.job.name} worker ${task.workerIndex + 1}`;
+    session = await connect(task.session, (text) =>
+      task.port.postMessage({ type: "event", text: `${who}: ${text}` } satisfies SessionEventMessage),
+    );
   } catch (err) {
     Atomics.store(ctl, CTL_GO, 2);
     Atomics.notify(ctl, CTL_GO);

@@ -81,6 +81,8 @@ export interface RunnerOptions {
   faultSeed?: number;
   /** The built-in target's log lines (faults as they fire). */
   onTargetLog?: (line: string) => void;
+  /** Recovery events of the workers' sessions (connection lost, reinstated, command aborted). */
+  onSessionEvent?: (line: string) => void;
   progress?: ProgressReporter;
   /** Aborting stops the run cleanly; the result is marked interrupted. */
   signal?: AbortSignal;
@@ -328,6 +330,7 @@ export async function runWorkload(opts: RunnerOptions): Promise<RunOutcome> {
               elapsedBeforeSec: elapsedSec,
               plannedSec,
               label: labels.join(" "),
+              onSessionEvent: opts.onSessionEvent,
             },
             step,
             stepNo,

@@ -23,6 +23,7 @@ import {
   CTL_SLOTS,
   CTL_STOP,
   type IntervalMessage,
+  type SessionEventMessage,
   type VerifyMap,
   type WorkerResult,
   type WorkerSessionSpec,
@@ -70,6 +71,8 @@ export interface StepRunContext {
   elapsedBeforeSec: number;
   plannedSec: number;
   label: string;
+  /** Recovery events of the workers' sessions, one line each. */
+  onSessionEvent?: (line: string) => void;
 }
 
 export interface StepRunOutcome {
@@ -165,11 +168,12 @@ export async function runStepOnce(
       workersTotal++;
       const { port1, port2 } = new MessageChannel();
       ports.push(port1);
-      port1.on("message", (m: IntervalMessage | { type: "ready" }) => {
+      port1.on("message", (m: IntervalMessage | SessionEventMessage | { type: "ready" }) => {
         if (m.type === "ready") {
           readyCount++;
           onReady?.();
         } else if (m.type === "interval") onInterval(acc, m);
+        else if (m.type === "event") ctx.onSessionEvent?.(m.text);
       });
       const task: WorkerTask = {
         job: sj.job,

@@ -72,6 +72,12 @@ export interface IntervalMessage {
   reconnects: number;
 }
 
+/** A recovery event of a worker's session (one line, no secrets), for the run's log. */
+export interface SessionEventMessage {
+  type: "event";
+  text: string;
+}
+
 export interface ReadyMessage {
   type: "ready";
   workerIndex: number;

@@ -1362,7 +1362,7 @@ export class InitiatorSession implements Session {
       if (slot.state === QUEUED || slot.state === FREE) renewItt(slot, this.connGen);
     this.state = UP;
     this.onEvent(
-      `session reinstated after ${((now - this.recoveryStart) / 1000).toFixed(1)} s (TSIH ${login.tsih}); sending ${this.queuedCount} queued commands`,
+      `session reinstated after ${((now - this.recoveryStart) / 1000).toFixed(1)} s (TSIH ${login.tsih}); sending ${this.queuedCount} queued command${this.queuedCount === 1 ? "" : "s"}`,
     );
     this.drain();
     this.afterCompletion();
