@@ -60,6 +60,8 @@ export async function discoverTargets(options: DiscoveryOptions): Promise<Discov
     headerDigest: options.headerDigest,
     dataDigest: options.dataDigest,
     nopIntervalMs: 0,
+    // a SendTargets answer that does not come within the timeout ends the discovery
+    commandTimeoutMs: options.timeoutMs,
   });
   try {
     const pairs = await session.text([["SendTargets", "All"]]);

@@ -178,6 +178,8 @@ interface ControlOp {
   resolve: (value: number) => void;
   reject: (err: Error) => void;
   sentAt: bigint;
+  /** Session tick it was sent at: an answer later than the command timeout means a dead connection. */
+  sentTick: number;
   /** For ABORT TASK: the slot and ITT of the referenced task. */
   slot: Slot | null;
   refItt: number;
@@ -931,6 +933,7 @@ export class InitiatorSession implements Session {
       resolve,
       reject,
       sentAt: process.hrtime.bigint(),
+      sentTick: this.tick,
       slot: null,
       refItt: 0,
       lun: 0,
@@ -1237,7 +1240,8 @@ export class InitiatorSession implements Session {
     const old = this.conn;
     old.handler = NOOP_HANDLER;
     old.destroy();
-    if (this.logoutRequested && this.inFlightCount + this.queuedCount === 0 && this.control.size === 0) {
+    if (this.logoutRequested && this.inFlightCount + this.queuedCount === 0) {
+      // the session was ending anyway: nothing to recover
       this.finishClose(cause);
       return;
     }
@@ -1414,6 +1418,7 @@ export class InitiatorSession implements Session {
     this.tick++;
     if (this.state !== UP && this.state !== DRAINING) return;
     if (this.inFlightCount > 0) this.checkCommandTimeouts();
+    if (this.control.size > 0) this.checkControlTimeouts();
     if (this.state !== UP && this.state !== DRAINING) return;
     this.keepAlive();
   }
@@ -1449,6 +1454,22 @@ export class InitiatorSession implements Session {
         );
         return;
       }
+    }
+  }
+
+  /**
+   * A text, logout, ping or TMF of the caller's without an answer for the command timeout: the
+   * connection is not working (the session's own aborts escalate in checkCommandTimeouts).
+   */
+  private checkControlTimeouts(): void {
+    const limit = Math.ceil(this.commandTimeoutMs / this.tickMs);
+    for (const [, op] of this.control) {
+      if (op.internal || this.tick - op.sentTick <= limit) continue;
+      const what = op.kind === "nop" ? "NOP-Out" : op.kind === "tmf" ? "task management" : op.kind;
+      this.connectionLost(
+        new SessionError(`the target did not answer a ${what} request within ${this.commandTimeoutMs} ms`),
+      );
+      return;
     }
   }
 

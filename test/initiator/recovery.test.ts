@@ -412,3 +412,29 @@ describe("BUSY and asynchronous messages", () => {
     expect(s.recovery.reinstatements).toBe(1);
   });
 });
+
+describe("control requests without an answer", () => {
+  it("a SendTargets that is never answered ends a discovery session within the command timeout", async () => {
+    fake = await startFakeTarget({ operational: OPERATIONAL, expCmdSN: 1, maxCmdSN: 64 });
+    session = await openSessionOfType({
+      host: "127.0.0.1",
+      port: fake.port,
+      targetName: null,
+      sessionType: "Discovery",
+      initiatorName: "iqn.2026-11.test:ini",
+      timeoutMs: 2000,
+      nopIntervalMs: 0,
+      commandTimeoutMs: 300,
+    });
+    const started = Date.now();
+    const err = await session.text([["SendTargets", "All"]]).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(SessionError);
+    expect(err!.message).toMatch(/did not answer a text request within 300 ms/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(session.isClosed).toBe(true);
+    expect(fake.logins).toHaveLength(1); // discovery sessions are not reinstated
+  });
+});
