@@ -34,9 +34,10 @@ import { buildText, parseText, TextAssembler, type TextPairs } from "../iscsi/te
 import { parseSense, type Sense } from "../scsi/sense.js";
 import { BUSY_CAP_MS, BUSY_FIRST_MS, createBackoff, RELOGIN_CAP_MS, RELOGIN_FIRST_MS } from "./backoff.js";
 import type { Connection, ConnectionHandler } from "./connection.js";
-import { LoginError, RecoveryTimeoutError, SessionError } from "./errors.js";
+import { RecoveryTimeoutError, SessionError } from "./errors.js";
 import { connectAndLogin, type LoginOptions, type LoginResult, type SessionType } from "./login.js";
 import { newRecoveryCounters, type RecoveryCounters } from "./recovery-stats.js";
+import { Reinstatement } from "./reinstatement.js";
 import { serialAdd, serialGt, serialLe, serialLt } from "./serial.js";
 import { newScsiTask, type ScsiTask } from "./task.js";
 import {
@@ -259,8 +260,7 @@ export class InitiatorSession implements Session {
   private episodeStart = -1;
   private episodeAttempts = 0;
   private recoveryStart = 0;
-  private recoveryWake: (() => void) | null = null;
-  private recoveryTimer: NodeJS.Timeout | null = null;
+  private readonly reinstatement = new Reinstatement();
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly backoff = createBackoff(RELOGIN_FIRST_MS, RELOGIN_CAP_MS);
   private readonly busyBackoff = createBackoff(BUSY_FIRST_MS, BUSY_CAP_MS);
@@ -1298,50 +1298,27 @@ export class InitiatorSession implements Session {
     this.waiting.pushFront(front);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.recoveryWake = resolve;
-      this.recoveryTimer = setTimeout(() => {
-        this.recoveryTimer = null;
-        this.recoveryWake = null;
-        resolve();
-      }, ms);
-    });
-  }
-
+  /** Logs in again (same ISID, TSIH 0) until it works or the recovery timeout of the episode passes. */
   private async recover(cause: Error, firstDelayMs: number): Promise<void> {
-    const deadline = this.episodeStart + this.recoveryTimeoutMs;
-    let last = cause.message;
-    let delay = firstDelayMs;
-    for (;;) {
-      const left = deadline - performance.now();
-      if (delay >= left) {
-        await this.sleep(Math.max(0, left));
-        break;
-      }
-      await this.sleep(delay);
-      if (this.state !== RECOVERING) return;
-      try {
+    const outcome = await this.reinstatement.run({
+      deadline: this.episodeStart + this.recoveryTimeoutMs,
+      firstDelayMs,
+      nextDelayMs: () => this.backoff.delayMs(++this.episodeAttempts),
+      loginTimeoutMs: this.loginTimeoutMs,
+      attempt: async (timeoutMs) => {
         const { conn, result } = await connectAndLogin(this.relogin!.host, this.relogin!.port, {
           ...this.relogin!.login,
-          timeoutMs: Math.max(1, Math.min(this.loginTimeoutMs, deadline - performance.now())),
+          timeoutMs,
           cmdSN: this.cmdSN,
         });
-        if (this.state !== RECOVERING) {
-          conn.destroy();
-          return;
-        }
-        this.resume(conn, result);
-        return;
-      } catch (err) {
-        last = (err as Error).message;
-        // Wrong credentials do not get better by trying again.
-        if (err instanceof LoginError && err.statusClass === 2 && err.statusDetail === 1) break;
-      }
-      delay = this.backoff.delayMs(++this.episodeAttempts);
-    }
-    if (this.state !== RECOVERING) return;
-    this.finishClose(new RecoveryTimeoutError(performance.now() - this.episodeStart, last));
+        if (this.state !== RECOVERING) conn.destroy();
+        else this.resume(conn, result);
+      },
+    });
+    if (outcome.kind !== "gave-up" || this.state !== RECOVERING) return;
+    this.finishClose(
+      new RecoveryTimeoutError(performance.now() - this.episodeStart, outcome.lastError ?? cause.message),
+    );
   }
 
   /** A new connection and session (same ISID): the queue, re-issued commands first, goes out on it. */
@@ -1381,10 +1358,8 @@ export class InitiatorSession implements Session {
     this.state = CLOSED;
     this.closeError = reported;
     clearInterval(this.timer);
-    if (this.recoveryTimer !== null) clearTimeout(this.recoveryTimer);
+    this.reinstatement.cancel();
     if (this.drainTimer !== null) clearTimeout(this.drainTimer);
-    this.recoveryWake?.();
-    this.recoveryWake = null;
     if (this.recovery.downSince >= 0) {
       this.recovery.outageMs += performance.now() - this.recovery.downSince;
       this.recovery.downSince = -1;
