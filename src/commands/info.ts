@@ -20,6 +20,9 @@ export async function infoCommand(urlText: string, cli: CommonCliOptions): Promi
     dataDigest: opts.dataDigest,
     timeoutMs: opts.timeoutMs,
     nopIntervalMs: 0,
+    commandTimeoutMs: opts.timeoutMs,
+    // a one-shot query: a lost connection fails it with its cause, no 120 s of recovery
+    recoveryTimeoutMs: 0,
   });
   try {
     const info = await readDeviceInfo(session, lun);

@@ -126,9 +126,25 @@ describe("hostile target, session API", () => {
   }, 30_000);
 });
 
+describe("hostile target, session API, recovery against a target that breaks every session", () => {
+  for (const c of HOSTILE_CASES.filter((x) => x.phase === "ffp")) {
+    it(`${c.name}: with a 2 s recovery timeout the command fails, saying how long it waited`, async () => {
+      target = await startHostileTarget(c.script());
+      session = await openSession(options(target, { recoveryTimeoutMs: 2000 }));
+      const r = await settle(session.execute(0, INQUIRY, { dataInLength: 96 }), API_BOUND_MS);
+      expect(r.hung, `still recovering after ${API_BOUND_MS} ms, ${target.connections} connections`).toBe(
+        false,
+      );
+      expectTypedError(r.error, c.message);
+      expectTypedError(r.error, /\d+\.\d s/);
+      // DefaultTime2Wait (2 s) and backoff between attempts: a few logins, not a storm
+      expect(target.connections).toBeGreaterThan(1);
+      expect(target.connections).toBeLessThan(10);
+    }, 30_000);
+  }
+});
+
 // --- the same misbehaviour through the CLI -------------------------------------------------------
-// Only the login-phase cases here: a full-feature-phase misbehaviour starts session recovery, whose
-// CLI cases (run --recovery-timeout) are in hostile-pending.test.ts until they pass.
 
 const dir = mkdtempSync(join(tmpdir(), "iscsi-bench-hostile-"));
 const WORKLOAD = join(dir, "read.json");
@@ -139,8 +155,8 @@ beforeAll(() => {
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("hostile target, CLI, during login", () => {
-  for (const c of HOSTILE_CASES.filter((x) => x.phase === "login")) {
+describe("hostile target, CLI", () => {
+  for (const c of HOSTILE_CASES) {
     it(
       `info: ${c.name}`,
       async () => {
@@ -150,11 +166,36 @@ describe("hostile target, CLI, during login", () => {
       CLI_BOUND_MS + 20_000,
     );
 
+    const recovery = c.phase === "ffp" ? ["--recovery-timeout", "0"] : [];
     it(
-      `run: ${c.name}`,
+      `run${c.phase === "ffp" ? " --recovery-timeout 0" : ""}: ${c.name}`,
       async () => {
         target = await startHostileTarget(c.script());
-        await expectCliFailure(["run", WORKLOAD, "--target", target.url(0), "--quiet"], dir, c.message);
+        await expectCliFailure(
+          ["run", WORKLOAD, "--target", target.url(0), "--quiet", ...recovery],
+          dir,
+          c.message,
+        );
+      },
+      CLI_BOUND_MS + 20_000,
+    );
+  }
+
+  for (const c of HOSTILE_CASES.filter((x) => x.phase === "ffp")) {
+    it(
+      `run --recovery-timeout 2s: ${c.name}, saying how long it waited`,
+      async () => {
+        target = await startHostileTarget(c.script());
+        const line = await expectCliFailure(
+          ["run", WORKLOAD, "--target", target.url(0), "--quiet", "--recovery-timeout", "2s"],
+          dir,
+          c.message,
+        );
+        // a silent target is only found dead by the NOP-Out timeout (10 s) of each reinstated session
+        expect(line).toMatch(
+          c.name === "silence after login" ? /no session for \d+\.\d s/ : /no session for 2\.\d s/,
+        );
+        expect(target.connections).toBeGreaterThan(1);
       },
       CLI_BOUND_MS + 20_000,
     );
