@@ -34,6 +34,7 @@ import { buildText, parseText, TextAssembler, type TextPairs } from "../iscsi/te
 import { parseSense, type Sense } from "../scsi/sense.js";
 import { BUSY_CAP_MS, BUSY_FIRST_MS, createBackoff, RELOGIN_CAP_MS, RELOGIN_FIRST_MS } from "./backoff.js";
 import type { Connection, ConnectionHandler } from "./connection.js";
+import { type ControlKind, type ControlOp, ControlOps } from "./control-ops.js";
 import { RecoveryTimeoutError, SessionError } from "./errors.js";
 import { connectAndLogin, type LoginOptions, type LoginResult, type SessionType } from "./login.js";
 import { newRecoveryCounters, type RecoveryCounters } from "./recovery-stats.js";
@@ -174,27 +175,6 @@ const RECOVERING = 1;
 const DRAINING = 2;
 const CLOSED = 3;
 
-interface ControlOp {
-  kind: "nop" | "tmf" | "logout" | "text";
-  resolve: (value: number) => void;
-  reject: (err: Error) => void;
-  sentAt: bigint;
-  /** Session tick it was sent at: an answer later than the command timeout means a dead connection. */
-  sentTick: number;
-  /** For ABORT TASK: the slot and ITT of the referenced task. */
-  slot: Slot | null;
-  refItt: number;
-  lun: number;
-  tmfFunction: number;
-  /** Sent by the session's own escalation (command timeout), not by the caller. */
-  internal: boolean;
-  /** For a logout the target asked for: log in again afterwards. */
-  relogin: boolean;
-  /** For text: assembled response. */
-  text: TextAssembler | null;
-  textResult: Buffer | null;
-}
-
 function rethrow(err: unknown): void {
   throw err;
 }
@@ -242,8 +222,7 @@ export class InitiatorSession implements Session {
   private readonly waiting = new SlotQueue();
   private inFlightCount = 0;
   private queuedCount = 0;
-  private readonly control = new Map<number, ControlOp>();
-  private controlCounter = 1;
+  private readonly control = new ControlOps();
 
   private state = UP;
   private closeError: Error | null = null;
@@ -916,52 +895,27 @@ export class InitiatorSession implements Session {
 
   // ------------------------------------------------------------------ control operations
 
-  private newControl(kind: ControlOp["kind"]): { itt: number; op: ControlOp; promise: Promise<number> } {
-    let itt: number;
-    do {
-      this.controlCounter = (this.controlCounter + 1) & 0x7fffffff;
-      itt = (0x80000000 | this.controlCounter) >>> 0;
-    } while (this.control.has(itt));
-    let resolve!: (v: number) => void;
-    let reject!: (e: Error) => void;
-    const promise = new Promise<number>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const op: ControlOp = {
-      kind,
-      resolve,
-      reject,
-      sentAt: process.hrtime.bigint(),
-      sentTick: this.tick,
-      slot: null,
-      refItt: 0,
-      lun: 0,
-      tmfFunction: 0,
-      internal: false,
-      relogin: false,
-      text: null,
-      textResult: null,
-    };
-    if (this.state === CLOSED) reject(this.closeError ?? new SessionError("the session is closed"));
-    else if (this.state === RECOVERING)
-      reject(new SessionError("the session has no connection (recovering)"));
-    else this.control.set(itt, op);
-    return { itt, op, promise };
+  private newControl(kind: ControlKind): { itt: number; op: ControlOp; promise: Promise<number> } {
+    const refuse =
+      this.state === CLOSED
+        ? (this.closeError ?? new SessionError("the session is closed"))
+        : this.state === RECOVERING
+          ? new SessionError("the session has no connection (recovering)")
+          : null;
+    return this.control.create(kind, this.tick, refuse);
   }
 
-  private onControlResponse(itt: number, kind: ControlOp["kind"], response: number): void {
+  private onControlResponse(itt: number, kind: ControlKind, response: number): void {
     if (kind === "nop" && itt === this.nopOutstanding) {
       this.nopOutstanding = null;
       this.episodeStart = -1;
       return;
     }
-    const op = this.control.get(itt);
-    if (!op || op.kind !== kind) {
+    const op = this.control.take(itt, kind);
+    if (op === null) {
       this.connectionLost(new SessionError(`${kind} response for unknown ITT ${hex(itt)}`));
       return;
     }
-    this.control.delete(itt);
     if (kind === "tmf") this.afterTmf(op, response);
     if (kind === "nop") {
       op.resolve(Number((process.hrtime.bigint() - op.sentAt) / 1000n));
@@ -1168,12 +1122,11 @@ export class InitiatorSession implements Session {
   }
 
   private onLogoutResponse(itt: number, response: number, time2Wait: number): void {
-    const op = this.control.get(itt);
-    if (op?.kind !== "logout") {
+    const op = this.control.take(itt, "logout");
+    if (op === null) {
       this.connectionLost(new SessionError(`logout response for unknown ITT ${hex(itt)}`));
       return;
     }
-    this.control.delete(itt);
     if (op.relogin) {
       // The logout the target asked for is done: log in again (same ISID, TSIH 0) after its Time2Wait.
       op.resolve(response);
@@ -1261,8 +1214,7 @@ export class InitiatorSession implements Session {
     if (this.drainTimer !== null) clearTimeout(this.drainTimer);
     this.drainTimer = null;
     const lost = new SessionError(`the connection was lost (${cause.message})`);
-    for (const [, op] of this.control) op.reject(lost);
-    this.control.clear();
+    this.control.rejectAll(lost);
     this.requeueInFlight(cause);
     this.onEvent(
       `${planned ? "" : "connection lost: "}${cause.message}; logging in again in ${(time2WaitMs / 1000).toFixed(1)} s`,
@@ -1379,11 +1331,7 @@ export class InitiatorSession implements Session {
     }
     this.inFlightCount = 0;
     this.queuedCount = 0;
-    for (const [, op] of this.control) {
-      if (op.kind === "logout" && reported === null) continue;
-      op.reject(taskError);
-    }
-    this.control.clear();
+    this.control.rejectAll(taskError, (op) => op.kind === "logout" && reported === null);
     this.notifyIdle();
     const cb = this.onClose;
     if (cb) process.nextTick(cb, reported);
@@ -1438,7 +1386,7 @@ export class InitiatorSession implements Session {
    */
   private checkControlTimeouts(): void {
     const limit = Math.ceil(this.commandTimeoutMs / this.tickMs);
-    for (const [, op] of this.control) {
+    for (const op of this.control.values()) {
       if (op.internal || this.tick - op.sentTick <= limit) continue;
       const what = op.kind === "nop" ? "NOP-Out" : op.kind === "tmf" ? "task management" : op.kind;
       this.connectionLost(
@@ -1459,8 +1407,7 @@ export class InitiatorSession implements Session {
       }
     } else if ((this.tick - this.lastRxTick) * this.tickMs >= this.nopIntervalMs) {
       this.nopSentTick = this.tick;
-      this.controlCounter = (this.controlCounter + 1) & 0x7fffffff;
-      const itt = (0x80000000 | this.controlCounter) >>> 0;
+      const itt = this.control.nextItt();
       this.nopOutstanding = itt;
       this.sendPing(itt);
     }
