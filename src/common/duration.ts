@@ -1,6 +1,6 @@
 /**
- * Durations in text, for the layers below src/workload (the built-in target's fault specs): the
- * same grammar as src/workload/units.ts tryDuration. A number and an optional unit, "us", "ms",
+ * Durations in text, the one grammar of every layer (workload files, options, the built-in
+ * target's fault specs; src/workload/units.ts adds the messages). A number and an optional unit, "us", "ms",
  * "s", "m", "h", "d" ("500ms", "30s", "2m", "1h"); without a unit, seconds. Milliseconds,
  * rounded to the nearest millisecond.
  */

@@ -14,6 +14,7 @@
  * Results are in milliseconds, rounded to the nearest millisecond.
  */
 
+import { durationMs } from "../common/duration.js";
 import { InputError } from "../common/errors.js";
 
 const SIZE_UNITS: Record<string, number> = {
@@ -34,16 +35,6 @@ const SIZE_UNITS: Record<string, number> = {
   p: 1024 ** 5,
   pib: 1024 ** 5,
   pb: 1000 ** 5,
-};
-
-const DURATION_UNITS: Record<string, number> = {
-  "": 1000,
-  us: 0.001,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
 };
 
 const NUMBER_AND_UNIT = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*$/;
@@ -89,12 +80,9 @@ export function tryDuration(v: unknown): number | string {
     return `expected ${DURATION_EXPECTED}, got ${describeValue(v)}`;
   }
   if (typeof v !== "string") return `expected ${DURATION_EXPECTED}, got ${describeValue(v)}`;
-  const m = NUMBER_AND_UNIT.exec(v);
-  const unit = m ? DURATION_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) return `expected ${DURATION_EXPECTED}, got ${describeValue(v)}`;
-  const ms = Math.round(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(ms)) return `expected ${DURATION_EXPECTED}, got ${describeValue(v)}`;
-  return ms;
+  // one grammar for every duration of the project: src/common/duration.ts
+  const ms = durationMs(v);
+  return ms ?? `expected ${DURATION_EXPECTED}, got ${describeValue(v)}`;
 }
 
 /** 4096, "4KiB", "1GiB", "50MB" -> bytes. InputError "<what>: expected ..., got ...". */
