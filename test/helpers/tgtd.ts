@@ -135,6 +135,9 @@ export async function startTgtd(targets: TgtdTargetSpec[]): Promise<Tgtd> {
   const stop = async () => {
     await kill();
     rmSync(dir, { recursive: true, force: true });
+    // tgtd leaves its control socket and lock behind when killed
+    for (const f of [`/var/run/tgtd/socket.${d.ctlPort}`, `/var/run/tgtd/socket.${d.ctlPort}.lock`])
+      rmSync(f, { force: true });
   };
   try {
     const deadline = Date.now() + 15000;
