@@ -2,7 +2,7 @@
  * The initiator against a hostile target (test/helpers/hostile-target.ts): garbage, truncated PDUs,
  * impossible lengths, unknown tags, undefined opcodes, silence. Each ends, within a bound generous
  * for a loaded 2-core machine, in a typed error with a clear one-line message: no hang, no crash,
- * no unhandled rejection. Through the session API and through the compiled CLI (info and run).
+ * no unhandled rejection. Through the session API and through the compiled CLI (info, run, discover).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +20,7 @@ import {
   type HostileCase,
   INQUIRY,
   READ_WORKLOAD,
+  STATSN_CASES,
   settle,
 } from "./hostile-cases.js";
 
@@ -126,6 +127,26 @@ describe("hostile target, session API", () => {
   }, 30_000);
 });
 
+describe("hostile target, session API, StatSN far out of order (RFC 7143 4.2.2.2)", () => {
+  for (const c of STATSN_CASES) {
+    it(`${c.name}: the session ends with a typed error naming the StatSN`, async () => {
+      target = await startHostileTarget(c.script());
+      const s = await openSession(options(target));
+      session = s;
+      const closed = new Promise<Error | null>((r) => {
+        s.onClose = r;
+      });
+      // the command itself may complete or fail; the session must not carry on as if nothing happened
+      const ran = await settle(s.execute(0, INQUIRY, { dataInLength: 96 }), API_BOUND_MS);
+      expect(ran.hung).toBe(false);
+      if (ran.error !== undefined) expectTypedError(ran.error, c.message);
+      const ended = await settle(closed, API_BOUND_MS);
+      expect(ended.hung, "the session went on after a StatSN far out of order").toBe(false);
+      expectTypedError(ended.value, c.message);
+    }, 30_000);
+  }
+});
+
 describe("hostile target, session API, recovery against a target that breaks every session", () => {
   for (const c of HOSTILE_CASES.filter((x) => x.phase === "ffp")) {
     it(`${c.name}: with a 2 s recovery timeout the command fails, saying how long it waited`, async () => {
@@ -200,4 +221,35 @@ describe("hostile target, CLI", () => {
       CLI_BOUND_MS + 20_000,
     );
   }
+
+  it(
+    "discover: a target that logs in and never answers SendTargets",
+    async () => {
+      target = await startHostileTarget({});
+      await expectCliFailure(
+        ["discover", `iscsi://127.0.0.1:${target.port}`, "--timeout", "2s"],
+        dir,
+        /timed out|NOP|answer/i,
+      );
+    },
+    CLI_BOUND_MS + 20_000,
+  );
+
+  it(
+    "discover: garbage instead of the SendTargets answer",
+    async () => {
+      target = await startHostileTarget({
+        onPdu(pdu, p) {
+          if (pdu.opcode === Opcode.TextRequest)
+            p.sendRaw(Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n".repeat(3)));
+        },
+      });
+      await expectCliFailure(
+        ["discover", `iscsi://127.0.0.1:${target.port}`, "--timeout", "2s"],
+        dir,
+        /protocol|malformed/i,
+      );
+    },
+    CLI_BOUND_MS + 20_000,
+  );
 });
