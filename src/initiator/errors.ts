@@ -72,7 +72,7 @@ export class RecoveryTimeoutError extends SessionError {
     super(
       waitedMs <= 0
         ? `${lastError} (recovery is off: recovery timeout 0)`
-        : `no session for ${(waitedMs / 1000).toFixed(1)} s: gave up recovering at the recovery timeout (last: ${lastError})`,
+        : `no working session for ${(waitedMs / 1000).toFixed(1)} s: gave up recovering at the recovery timeout (last: ${lastError})`,
     );
   }
 }

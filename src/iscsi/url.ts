@@ -196,7 +196,10 @@ export function parseIscsiUrl(
   if (user !== null && secret === null) {
     secret = envSecret;
     if (secret === null) {
-      fail("secret", `user given but no CHAP secret (write user%secret@ or set ${SECRET_ENV[0]})`);
+      fail(
+        "secret",
+        `user given but no CHAP secret (write user%secret@, pass --chap-secret-file or set ${SECRET_ENV[0]})`,
+      );
     }
   }
   if (targetUser === null) {

@@ -173,7 +173,7 @@ describe("IoLoop", () => {
     for (let n = 3; n > 0; n--) s.finish({ error: new RecoveryTimeoutError(2000, "connection refused") });
     await drained;
     expect(loop.fatal).toBe(err);
-    expect(loop.fatal!.message).toMatch(/^no session for 2\.0 s/);
+    expect(loop.fatal!.message).toMatch(/^no working session for 2\.0 s/);
     expect(rec.pendingErrors).toBe(0);
     expect(loop.stoppedBy).toBe("stop");
   });

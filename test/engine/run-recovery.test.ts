@@ -144,7 +144,7 @@ describe("recovery", () => {
     expect(r.code, r.stderr).toBe(1);
     const lines = r.stderr.split("\n").filter((l) => l.startsWith("iscsi-bench: error:"));
     expect(lines).toHaveLength(1);
-    const m = /^iscsi-bench: error: no session for (\d+\.\d) s: gave up recovering/.exec(lines[0]!);
+    const m = /^iscsi-bench: error: no working session for (\d+\.\d) s: gave up recovering/.exec(lines[0]!);
     expect(m, lines[0]).not.toBeNull();
     const waited = Number(m![1]);
     expect(waited).toBeGreaterThanOrEqual(1);

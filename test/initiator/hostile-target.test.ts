@@ -214,7 +214,7 @@ describe("hostile target, CLI", () => {
         );
         // a silent target is only found dead by the NOP-Out timeout (10 s) of each reinstated session
         expect(line).toMatch(
-          c.name === "silence after login" ? /no session for \d+\.\d s/ : /no session for 2\.\d s/,
+          c.name === "silence after login" ? /no working session for \d+\.\d s/ : /no session for 2\.\d s/,
         );
         expect(target.connections).toBeGreaterThan(1);
       },

@@ -207,7 +207,7 @@ describe("session reinstatement after a lost connection", () => {
     expect(waited).toBeLessThan(8000);
     expect(done[0]!.error).toBeInstanceOf(RecoveryTimeoutError);
     expect(done[0]!.error!.message).toMatch(
-      /^no session for 0\.[5-9] s: gave up recovering at the recovery timeout/,
+      /^no working session for 0\.[5-9] s: gave up recovering at the recovery timeout/,
     );
     expect(s.isClosed).toBe(true);
     await sleep(50);
