@@ -1161,9 +1161,7 @@ export class InitiatorSession implements Session {
     const { itt, op } = this.newControl("logout");
     op.relogin = true;
     // The commands still in flight (if Parameter3 ran out) are re-issued after the new login.
-    this.state = UP;
     this.sendLogout(itt);
-    this.state = DRAINING;
   }
 
   close(): void {
