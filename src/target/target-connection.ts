@@ -531,6 +531,21 @@ export class TargetConnection implements TransportHandler, FaultTarget {
     } else if (this.pendingWriteBytes + t.edtl > MAX_PENDING_WRITE) {
       t.failStatus = 0x28; // TASK SET FULL
     }
+    if (t.failStatus < 0 && pdu.final && immediateLength === t.edtl) {
+      // All the data is in this PDU and the task starts now, synchronously: the LU copies it
+      // straight from the receive buffer into the store (one copy, no write buffer). The view is
+      // let go as soon as the LU has been called.
+      t.dataOut = pdu.data;
+      t.received = immediateLength;
+      t.unsolicitedDone = true;
+      t.unsolicitedDataSN = 0;
+      t.unsolicitedLimit = immediateLength;
+      t.nextR2TOffset = t.edtl;
+      this.startTask(t);
+      t.dataOut = null;
+      t.cmd.dataOut = null;
+      return;
+    }
     if (t.failStatus < 0) {
       t.dataOut = Buffer.allocUnsafe(t.edtl);
       t.reserved = t.edtl;
