@@ -15,6 +15,8 @@ export { LOGIN_MAX_DATA_SEGMENT } from "../transport/pdu-transport.js";
 export interface ConnectionHandler {
   /** `pdu.data` may be a view valid only during this call. */
   onPdu(pdu: Pdu): void;
+  /** Optional direct placement of a Data-In data segment (TransportHandler.placeData). */
+  placeData?(bhs: Buffer, off: number, dsl: number): Buffer | null;
   /** The connection failed (socket error, framing error, malformed PDU). Called at most once, before onClose. */
   onError(err: Error): void;
   /** The socket is closed (after onError if there was an error). Called once. */
@@ -88,6 +90,12 @@ export class Connection implements TransportHandler {
   /** TransportHandler: for the transport only. */
   onPdu(pdu: Pdu): void {
     this.handler.onPdu(pdu);
+  }
+
+  /** TransportHandler: for the transport only. */
+  placeData(bhs: Buffer, off: number, dsl: number): Buffer | null {
+    const h = this.handler;
+    return h.placeData === undefined ? null : h.placeData(bhs, off, dsl);
   }
 
   /** TransportHandler: for the transport only. */

@@ -254,6 +254,8 @@ export class InitiatorSession implements Session {
   private logoutRequested = false;
 
   private readonly drainDeferredBound = (): void => this.drainDeferred();
+  /** The task-buffer view the framer is filling with the data of the current Data-In (placeData). */
+  private placed: Buffer | null = null;
 
   constructor(
     conn: Connection,
@@ -309,6 +311,7 @@ export class InitiatorSession implements Session {
       onPdu: (pdu) => {
         if (conn === this.conn) this.onPdu(pdu);
       },
+      placeData: (bhs, off, dsl) => (conn === this.conn ? this.placeData(bhs, off, dsl) : null),
       onError: (err) => {
         if (conn === this.conn) this.connectionLost(err);
       },
@@ -689,6 +692,25 @@ export class InitiatorSession implements Session {
     return null;
   }
 
+  /**
+   * The framer offers the data segment of a Data-In that spans socket reads: when it is the next
+   * PDU of a task in flight and lies inside the task's buffer, it goes straight there (one copy
+   * from the read buffer, none into the framer's). Everything else is checked again in onDataIn.
+   */
+  private placeData(bhs: Buffer, off: number, dsl: number): Buffer | null {
+    if (this.state === CLOSED || this.state === RECOVERING) return null;
+    const itt = bhs.readUInt32BE(off + 16);
+    const slot = this.slots[itt & SLOT_MASK];
+    if (slot === undefined || slot.itt !== itt || slot.state !== INFLIGHT) return null;
+    const dataIn = slot.task!.dataIn;
+    if (dataIn === null || bhs.readUInt32BE(off + 36) !== slot.expDataSN) return null; // DataSN
+    const bufferOffset = bhs.readUInt32BE(off + 40);
+    if (bufferOffset + dsl > slot.task!.dataInLength) return null;
+    const view = dataIn.subarray(bufferOffset, bufferOffset + dsl);
+    this.placed = view;
+    return view;
+  }
+
   private onDataIn(pdu: DataIn): void {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
     const slot = this.taskSlot(pdu.itt, "Data-In");
@@ -718,7 +740,8 @@ export class InitiatorSession implements Session {
         );
         return;
       }
-      pdu.data.copy(task.dataIn, pdu.bufferOffset);
+      if (pdu.data !== this.placed) pdu.data.copy(task.dataIn, pdu.bufferOffset);
+      this.placed = null;
       if (end > slot.transferred) slot.transferred = end;
     }
     if (pdu.hasStatus) {

@@ -35,6 +35,14 @@ export interface FrameSink {
   onPdu(pdu: Pdu): void;
   /** A well-framed PDU that failed to decode (unknown opcode, bad field, data digest error); framing continues. `bhs` is a view valid only during this call. */
   onMalformed(err: ProtocolError, bhs: Buffer): void;
+  /**
+   * Direct placement (optional): a Data-In PDU whose data segment crosses a chunk boundary (and
+   * has no data digest) is offered here once its header is in and checked, `bhs` being
+   * bhs[off..off+48). A Buffer of exactly `dsl` bytes returned here receives the data segment as it
+   * arrives, with no copy into the accumulation buffer, and is the `data` of the PDU handed to
+   * onPdu; it must stay untouched by others until then. null: accumulate as usual.
+   */
+  placeData?(bhs: Buffer, off: number, dsl: number): Buffer | null;
 }
 
 /**
@@ -44,6 +52,8 @@ export interface FrameSink {
 export const MAX_ACCEPTED_AHS_LENGTH = 512;
 
 const EMPTY = Buffer.alloc(0);
+/** SCSI Data-In (RFC 7143 11.7): the one PDU whose data segment may be placed directly. */
+const OPCODE_DATA_IN = 0x25;
 
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, "0");
@@ -65,7 +75,10 @@ export class PduFramer {
   private curDsl = 0;
   private curHd = false;
   private curDd = false;
-  private headerChecked = false;
+  /** Where the data segment of the current (crossing) PDU goes, when the sink placed it. */
+  private placing: Buffer | null = null;
+  /** Header of the current crossing PDU complete (and checked): placement was decided. */
+  private headerIn = false;
 
   private failure: ProtocolError | null = null;
 
@@ -123,7 +136,8 @@ export class PduFramer {
           this.ensureCapacity(BHS_LENGTH);
         }
       }
-      // The PDU crosses the chunk boundary: accumulate.
+      // The PDU crosses the chunk boundary: accumulate (the data segment of a placed Data-In goes
+      // straight to its destination instead).
       if (this.curTotal < 0) {
         const n = Math.min(BHS_LENGTH - this.accLen, end - pos);
         chunk.copy(this.acc, this.accLen, pos, pos + n);
@@ -133,18 +147,55 @@ export class PduFramer {
         this.frame(this.acc, 0);
         this.ensureCapacity(this.curTotal);
       }
-      const n = Math.min(this.curTotal - this.accLen, end - pos);
-      chunk.copy(this.acc, this.accLen, pos, pos + n);
-      this.accLen += n;
-      pos += n;
-      if (this.curHd && !this.headerChecked && this.accLen >= this.curDataStart) {
-        this.checkHeaderDigest(this.acc, 0);
-        this.headerChecked = true;
+      if (!this.headerIn) {
+        const ds = this.curDataStart;
+        const n = Math.min(ds - this.accLen, end - pos);
+        if (n > 0) {
+          chunk.copy(this.acc, this.accLen, pos, pos + n);
+          this.accLen += n;
+          pos += n;
+        }
+        if (this.accLen < ds) break;
+        if (this.curHd) this.checkHeaderDigest(this.acc, 0);
+        this.headerIn = true;
+        const dsl = this.curDsl;
+        if (
+          dsl > 0 &&
+          !this.curDd &&
+          (this.acc[0]! & 0x3f) === OPCODE_DATA_IN &&
+          sink.placeData !== undefined
+        ) {
+          const dest = sink.placeData(this.acc, 0, dsl);
+          if (dest !== null && dest.length === dsl) this.placing = dest;
+        }
+      }
+      const dest = this.placing;
+      if (dest !== null) {
+        // data bytes to the destination; the padding after them is skipped
+        const got = this.accLen - this.curDataStart;
+        const dataEnd = this.curDataStart + this.curDsl;
+        if (this.accLen < dataEnd) {
+          const n = Math.min(this.curDsl - got, end - pos);
+          chunk.copy(dest, got, pos, pos + n);
+          this.accLen += n;
+          pos += n;
+        }
+        const n = Math.min(this.curTotal - this.accLen, end - pos);
+        this.accLen += n;
+        pos += n;
+      } else {
+        const n = Math.min(this.curTotal - this.accLen, end - pos);
+        chunk.copy(this.acc, this.accLen, pos, pos + n);
+        this.accLen += n;
+        pos += n;
       }
       if (this.accLen === this.curTotal) {
         this.accLen = 0;
         this.curTotal = -1;
-        this.deliver(this.acc, 0, sink, true);
+        this.headerIn = false;
+        this.placing = null;
+        if (dest !== null) this.deliverPlaced(dest, sink);
+        else this.deliver(this.acc, 0, sink, true);
       }
     }
   }
@@ -178,7 +229,8 @@ export class PduFramer {
     this.curHeaderEnd = BHS_LENGTH + ahs;
     this.curDataStart = this.curHeaderEnd + (hd ? DIGEST_LENGTH : 0);
     this.curTotal = this.curDataStart + paddedLength(dsl) + (dd ? DIGEST_LENGTH : 0);
-    this.headerChecked = false;
+    this.headerIn = false;
+    this.placing = null;
   }
 
   private checkHeaderDigest(buf: Buffer, start: number): void {
@@ -232,6 +284,21 @@ export class PduFramer {
     sink.onPdu(pdu);
   }
 
+  /** The placed Data-In PDU is complete: its header is in `acc`, its data in `dest`. */
+  private deliverPlaced(dest: Buffer, sink: FrameSink): void {
+    let pdu: Pdu;
+    try {
+      pdu = decodePdu(this.acc.subarray(0, this.curHeaderEnd), dest);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        sink.onMalformed(err, this.acc.subarray(0, BHS_LENGTH));
+        return;
+      }
+      throw err;
+    }
+    sink.onPdu(pdu);
+  }
+
   /** Grows the accumulation buffer (keeping its content) to hold `need` bytes, sized for the largest PDU. */
   private ensureCapacity(need: number): void {
     if (this.acc.length >= need) return;
@@ -246,6 +313,8 @@ export class PduFramer {
     this.failure = err;
     this.accLen = 0;
     this.curTotal = -1;
+    this.headerIn = false;
+    this.placing = null;
     return err;
   }
 }

@@ -30,6 +30,11 @@ export interface TransportHandler {
    */
   onMalformed?(err: ProtocolError, bhs: Buffer): void;
   /**
+   * Direct placement of a Data-In data segment that spans socket reads (see FrameSink.placeData):
+   * the Buffer of exactly `dsl` bytes it returns receives the data and is the PDU's `data` in onPdu.
+   */
+  placeData?(bhs: Buffer, off: number, dsl: number): Buffer | null;
+  /**
    * The transport failed: a TransportError (framing, malformed, socket), or the exception an
    * onPdu/onMalformed call threw. Called at most once, before onClose; nothing is delivered after it.
    * When it returns the socket is destroyed, unless the handler called end() (what is queued still
@@ -404,6 +409,13 @@ export class PduTransport implements FrameSink {
     if (this.stopped) return;
     this.counters.pdusReceived++;
     this.handler.onPdu(pdu);
+  }
+
+  /** FrameSink: for the framer only. */
+  placeData(bhs: Buffer, off: number, dsl: number): Buffer | null {
+    if (this.stopped) return null;
+    const h = this.handler;
+    return h.placeData === undefined ? null : h.placeData(bhs, off, dsl);
   }
 
   /** FrameSink: for the framer only. */

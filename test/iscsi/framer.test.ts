@@ -248,6 +248,118 @@ describe("PduFramer: chunking", () => {
   });
 });
 
+/** A sink that places every Data-In offered (a fresh destination per PDU) unless `refuse` says no. */
+class Placer extends Recorder {
+  offers: Array<{ itt: number; dataSN: number; bufferOffset: number; dsl: number }> = [];
+  /** For each PDU handed out: whether its data is the destination placeData returned. */
+  placedOut: boolean[] = [];
+  private dest: Buffer | null = null;
+  constructor(private readonly refuse = false) {
+    super();
+  }
+  placeData(bhs: Buffer, off: number, dsl: number): Buffer | null {
+    this.offers.push({
+      itt: bhs.readUInt32BE(off + 16),
+      dataSN: bhs.readUInt32BE(off + 36),
+      bufferOffset: bhs.readUInt32BE(off + 40),
+      dsl,
+    });
+    if (this.refuse) return null;
+    this.dest = Buffer.alloc(dsl, 0xee);
+    return this.dest;
+  }
+  override onPdu(pdu: Pdu): void {
+    this.placedOut.push(this.dest !== null && "data" in pdu && pdu.data === this.dest);
+    this.dest = null;
+    super.onPdu(pdu);
+  }
+}
+
+describe("PduFramer: direct placement of Data-In", () => {
+  const DATA_IN = STREAM_PDUS[2]!;
+  const bigDataIn = { ...DATA_IN, itt: 9, dataSN: 3, bufferOffset: 8192, data: pattern(601, 7) } as Pdu;
+  const pdus = [...STREAM_PDUS, bigDataIn, STREAM_PDUS[3]!];
+  for (const [label, digests] of [
+    ["without digests", NO_DIGESTS],
+    ["with header digest", { headerDigest: true, dataDigest: false }],
+  ] as const) {
+    const stream = wire(pdus, digests);
+    it(`${label}: a Data-In cut anywhere inside goes to the destination, at every split`, () => {
+      let placedCuts = 0;
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const f = framer(digests);
+        const r = new Placer();
+        f.push(Buffer.from(stream.subarray(0, cut)), r);
+        f.push(Buffer.from(stream.subarray(cut)), r);
+        expect(r.malformed, `cut ${cut}`).toEqual([]);
+        expect(r.pdus, `cut ${cut}`).toEqual(pdus);
+        expect(f.buffered).toBe(0);
+        // offered only a Data-In whose header is in and whose data is not: exactly the cut ones
+        expect(r.offers.length, `cut ${cut}`).toBeLessThanOrEqual(1);
+        for (const o of r.offers) {
+          expect([2, 9]).toContain(o.itt);
+          const pdu = o.itt === 2 ? DATA_IN : bigDataIn;
+          const { dataSN, bufferOffset, data } = pdu as {
+            dataSN: number;
+            bufferOffset: number;
+            data: Buffer;
+          };
+          expect(o).toEqual({ itt: o.itt, dataSN, bufferOffset, dsl: data.length });
+        }
+        const placedIdx = r.placedOut.flatMap((p, i) => (p ? [i] : []));
+        expect(placedIdx.length).toBe(r.offers.length);
+        for (const i of placedIdx) expect([2, STREAM_PDUS.length]).toContain(i);
+        placedCuts += placedIdx.length;
+      }
+      // every cut strictly inside either Data-In (header, data or padding: the data still to come
+      // goes to the destination)
+      const inside = (p: Pdu) => encodePdu(p, digests).reduce((n, b) => n + b.length, 0) - 1;
+      expect(placedCuts).toBe(inside(DATA_IN) + inside(bigDataIn));
+    });
+  }
+
+  it("one byte at a time: the data never enters the accumulation buffer", () => {
+    const stream = wire([bigDataIn], NO_DIGESTS);
+    const f = framer(NO_DIGESTS);
+    const r = new Placer();
+    for (let i = 0; i < stream.length; i++) f.push(stream.subarray(i, i + 1), r);
+    expect(r.pdus).toEqual([bigDataIn]);
+    expect(r.placedOut).toEqual([true]);
+    expect(r.views).toEqual([r.views[0]]);
+    expect(r.views[0]!.byteLength).toBe(601); // the destination's own memory, not the framer's
+  });
+
+  it("a refused offer (null) accumulates as usual", () => {
+    const stream = wire(pdus, NO_DIGESTS);
+    for (let cut = 0; cut <= stream.length; cut += 7) {
+      const f = framer(NO_DIGESTS);
+      const r = new Placer(true);
+      f.push(Buffer.from(stream.subarray(0, cut)), r);
+      f.push(Buffer.from(stream.subarray(cut)), r);
+      expect(r.pdus, `cut ${cut}`).toEqual(pdus);
+      expect(r.placedOut.every((p) => !p)).toBe(true);
+    }
+  });
+
+  it("never offered with data digests, nor for other PDUs with data", () => {
+    const withDigests = wire(pdus, DIGESTS);
+    const others = wire([STREAM_PDUS[0]!, STREAM_PDUS[3]!, STREAM_PDUS[4]!], NO_DIGESTS);
+    for (const [stream, d] of [
+      [withDigests, DIGESTS],
+      [others, NO_DIGESTS],
+    ] as const) {
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const f = framer(d);
+        const r = new Placer();
+        f.push(Buffer.from(stream.subarray(0, cut)), r);
+        f.push(Buffer.from(stream.subarray(cut)), r);
+        expect(r.malformed).toEqual([]);
+        expect(r.offers).toEqual([]);
+      }
+    }
+  });
+});
+
 describe("PduFramer: framing errors", () => {
   const nopIn = (data: Buffer): Pdu => ({
     opcode: Opcode.NopIn,
