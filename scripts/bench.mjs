@@ -4,9 +4,17 @@
  *
  * The project's performance figures. The machine is shared and noisy, so every figure is a ratio
  * of two things measured side by side in the same run: several alternating repetitions, medians.
- *   initiator  our initiator / libiscsi's iscsi-perf against the same target (built-in and tgtd)
- *   target     built-in target / tgtd, both driven by iscsi-perf
+ *   initiator  our initiator / libiscsi's iscsi-perf against the same target (built-in and tgtd):
+ *              4 KiB random QD32, 128 KiB sequential QD32, 4 KiB random QD1 (our p50/p99 beside),
+ *              and CPU per I/O of both: (CPU long run - CPU 1 s run) / (I/Os long - I/Os short)
+ *   target     built-in target / tgtd, both driven by iscsi-perf; and 4 KiB random writes QD32
+ *              from our initiator, the built-in target freshly started (cold) every repetition,
+ *              with its first and last measured seconds
+ *   wire       the embedded default (1 MiB and 128 KiB sequential read/write, 1 and 2 workers) /
+ *              iperf3 one stream over loopback with the same write size
  *   memory     RSS of `iscsi-bench run` at 10 s and at the end of a long mixed run
+ * The defaults (3 repetitions of 3 s) keep the whole suite under 10 minutes. At the end the goals
+ * of issue 11 are judged on their whole per-repetition range (scripts/bench/goals.mjs).
  * It compiles src/ to dist/ first (tsc; --no-build uses dist/ as it is) and runs from a private
  * copy of dist/, so a rebuild by someone else mid-run cannot change the code under test.
  * Every peer is started and stopped here, on 127.0.0.1; every run has a kill timer.
@@ -20,14 +28,30 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
+import { evaluateGoals } from "./bench/goals.mjs";
 import { GROWTH_WARNING, memorySuite } from "./bench/memory.mjs";
 import { startBuiltinTarget, startTgtd } from "./bench/peers.mjs";
 import { loopbackBytes, which } from "./bench/proc.mjs";
-import { fmtIops, fmtMiB, fmtRange, fmtRate, fmtRatio, median, ratio, round } from "./bench/stats.mjs";
+import {
+  fmtIops,
+  fmtMB,
+  fmtMiB,
+  fmtRange,
+  fmtRate,
+  fmtRatio,
+  fmtUs,
+  median,
+  ratio,
+  round,
+} from "./bench/stats.mjs";
 import { runIscsiPerf, runOurs, writeWorkload } from "./bench/tools.mjs";
+import { iperfId, WIRE_CASES, wireRep } from "./bench/wire.mjs";
+import { WRITE_CASE, writeCaseRep } from "./bench/write-case.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const SUITES = ["initiator", "target", "memory"];
+const SUITES = ["initiator", "target", "wire", "memory"];
+/** Seconds of the short run whose CPU and I/Os are subtracted from a sample's (start-up cancels). */
+const SHORT_SECONDS = 1;
 const CI = process.env.CI === "true";
 
 /** The read cases of the initiator and target suites; `metric` is the figure compared. */
@@ -48,6 +72,14 @@ const CASES = [
     queueDepth: 32,
     metric: "bytesPerSec",
   },
+  {
+    id: "rand-read-4k-qd1",
+    label: "4 KiB random read, QD1",
+    pattern: "random",
+    blockBytes: 4096,
+    queueDepth: 1,
+    metric: "iops",
+  },
 ];
 const TARGET_LUN_BYTES = 1 << 30;
 /** Plain tables: they are pasted into docs and read from logs. */
@@ -60,7 +92,7 @@ function usage() {
     "usage: npm run bench -- [--suite <name>[,<name>]] [--quick] [--reps N] [--seconds N] [--no-build]",
     `  --suite     ${SUITES.join(", ")} or all (default all; repeatable or comma-separated)`,
     "  --quick     shorter runs (2 s per sample, memory 20 s)",
-    "  --reps      alternating repetitions per comparison (default 3)",
+    "  --reps      alternating repetitions per comparison (default 3; the whole suite then takes about 9 minutes)",
     "  --seconds   measured seconds per sample (default 3)",
     "  --no-build  use dist/ as it is instead of compiling src/ first",
   ].join("\n");
@@ -216,13 +248,13 @@ function repPlan(rep, suites, targets) {
   return plan;
 }
 
-const metricOf = (c, s) => (s.ok ? s[c.metric] : null);
+const metricOf = (c, s) => (s.ok ? (s[c.metric] ?? null) : null);
 const fmtMetric = (c, x) => (c.metric === "iops" ? fmtIops(x) : fmtRate(x));
 
-function medianOf(samples, c, target, tool) {
+function medianOf(samples, c, target, tool, caseId = c.id) {
   return median(
     samples
-      .filter((s) => s.case === c.id && s.target === target && s.tool === tool)
+      .filter((s) => s.case === caseId && s.target === target && s.tool === tool)
       .map((s) => metricOf(c, s)),
   );
 }
@@ -230,22 +262,23 @@ function medianOf(samples, c, target, tool) {
 /** Ratio of medians, plus the per-repetition ratios (their spread shows the noise). */
 function compare(samples, c, a, b) {
   const A = medianOf(samples, c, a.target, a.tool);
-  const B = medianOf(samples, c, b.target, b.tool);
+  const bCase = b.case ?? c.id;
+  const B = medianOf(samples, c, b.target, b.tool, bCase);
   const reps = [...new Set(samples.map((s) => s.rep))];
   const paired = reps.map((rep) => {
     const x = samples.find(
       (s) => s.rep === rep && s.case === c.id && s.target === a.target && s.tool === a.tool,
     );
     const y = samples.find(
-      (s) => s.rep === rep && s.case === c.id && s.target === b.target && s.tool === b.tool,
+      (s) => s.rep === rep && s.case === bCase && s.target === b.target && s.tool === b.tool,
     );
     return x && y ? ratio(metricOf(c, x), metricOf(c, y)) : null;
   });
   const n = samples.filter(
     (s) =>
-      s.case === c.id &&
       s.ok &&
-      ((s.target === a.target && s.tool === a.tool) || (s.target === b.target && s.tool === b.tool)),
+      ((s.case === c.id && s.target === a.target && s.tool === a.tool) ||
+        (s.case === bCase && s.target === b.target && s.tool === b.tool)),
   ).length;
   return {
     case: c.id,
@@ -286,7 +319,10 @@ async function main() {
     samples: [],
     initiator: null,
     target: null,
+    targetWrite: null,
+    wire: null,
     memory: null,
+    goals: null,
   };
   const running = [];
   const stopAll = async () => {
@@ -325,26 +361,42 @@ async function main() {
         const plan = repPlan(rep, opts.suites, targets);
         for (const [i, m] of plan.entries()) {
           const c = m.case;
-          const common = { url: m.target.url, seconds: opts.seconds };
-          const lo0 = loopbackBytes();
-          const r =
+          const cpu = opts.suites.includes("initiator");
+          const once = (seconds, tag) =>
             m.tool === "ours"
-              ? await runOurs({
-                  ...common,
+              ? runOurs({
+                  url: m.target.url,
+                  seconds,
+                  cpu,
                   cli,
                   cwd: app,
                   workloadPath: workloads.get(c.id),
-                  outPath: join(tmp, `ours-${rep}-${i}.json`),
+                  outPath: join(tmp, `ours-${rep}-${i}${tag}.json`),
                 })
-              : await runIscsiPerf({
-                  ...common,
+              : runIscsiPerf({
+                  url: m.target.url,
+                  seconds,
+                  cpu,
                   bin: peers.perf,
                   blockBytes: c.blockBytes,
                   queueDepth: c.queueDepth,
                   random: c.pattern === "random",
                 });
+          const lo0 = loopbackBytes();
+          const r = await once(opts.seconds, "");
           const lo1 = loopbackBytes();
           const sample = { rep, case: c.id, target: m.target.name, tool: m.tool, ...r };
+          delete sample.timeline;
+          if (cpu && r.ok && opts.seconds > SHORT_SECONDS) {
+            // CPU per I/O without start-up: (CPU long - CPU short) / (I/Os long - I/Os short)
+            const short = await once(SHORT_SECONDS, "-short");
+            sample.short = { ok: short.ok, cpuSec: short.cpuSec ?? null, ios: short.ios ?? null };
+            const dIos = short.ok ? r.ios - short.ios : 0;
+            sample.cpuPerIo =
+              short.ok && r.cpuSec !== null && short.cpuSec !== null && dIos > 0
+                ? (r.cpuSec - short.cpuSec) / dIos
+                : null;
+          }
           if (lo0 !== null && lo1 !== null) {
             sample.loopbackBytes = lo1 - lo0;
             // The payload the tool claims for its measured time must have crossed loopback.
@@ -357,25 +409,61 @@ async function main() {
           }
           report.samples.push(sample);
           const what = `[rep ${rep + 1}/${opts.reps}] ${m.tool.padEnd(10)} ${m.target.name.padEnd(8)} ${c.id.padEnd(13)}`;
-          if (r.ok) log(`${what} ${fmtMetric(c, r[c.metric])}`);
+          if (r.ok)
+            log(
+              `${what} ${fmtMetric(c, r[c.metric])}${sample.cpuPerIo != null ? ` ${fmtUs(sample.cpuPerIo * 1e6)} CPU/IO` : ""}`,
+            );
           else {
             log(`${what} FAILED: ${r.error}`);
             report.failures.push(`${m.tool} ${m.target.name} ${c.id} rep ${rep + 1}: ${r.error}`);
           }
         }
       }
+      if (opts.suites.includes("target")) {
+        const tgtd = targets.find((t) => t.name === "tgtd") ?? null;
+        for (let rep = 0; rep < opts.reps; rep++) {
+          const ws = await writeCaseRep({ rep, cli, app, tmp, seconds: opts.seconds, tgtd, log });
+          for (const x of ws)
+            if (!x.ok) report.failures.push(`ours ${x.target} ${x.case} rep ${rep + 1}: ${x.error}`);
+          report.samples.push(...ws);
+        }
+        const fl = report.samples
+          .filter((x) => x.case === WRITE_CASE.id && x.target === "built-in" && x.ok)
+          .map((x) => x.firstLast);
+        report.targetWrite = {
+          compare: tgtd
+            ? compare(
+                report.samples,
+                WRITE_CASE,
+                { target: "built-in", tool: "ours" },
+                { target: "tgtd", tool: "ours" },
+              )
+            : null,
+          builtinFirst: median(fl.map((x) => x.first)),
+          builtinLast: median(fl.map((x) => x.last)),
+          firstLast: fl.map((x) => round(x.ratio)),
+        };
+      }
       await stopAll();
       if (opts.suites.includes("initiator")) {
         report.initiator = targets.flatMap((t) =>
-          CASES.map((c) => ({
-            target: t.name,
-            ...compare(
-              report.samples,
-              c,
-              { target: t.name, tool: "ours" },
-              { target: t.name, tool: "iscsi-perf" },
-            ),
-          })),
+          CASES.map((c) => {
+            const ours = { target: t.name, tool: "ours" };
+            const perf = { target: t.name, tool: "iscsi-perf" };
+            const pick = (tool, key) =>
+              median(
+                report.samples
+                  .filter((x) => x.case === c.id && x.target === t.name && x.tool === tool && x.ok)
+                  .map((x) => x[key]),
+              );
+            return {
+              target: t.name,
+              ...compare(report.samples, c, ours, perf),
+              p50Us: pick("ours", "p50Us"),
+              p99Us: pick("ours", "p99Us"),
+              cpu: compare(report.samples, { id: c.id, metric: "cpuPerIo" }, ours, perf),
+            };
+          }),
         );
       }
       if (opts.suites.includes("target") && targets.length > 1) {
@@ -389,6 +477,28 @@ async function main() {
         );
       }
     }
+    if (opts.suites.includes("wire")) {
+      const iperf3 = which("iperf3");
+      if (iperf3 === null) {
+        const msg = "iperf3 is not installed (Debian package iperf3): no wire ceiling";
+        if (CI) throw new Error(`${msg} (CI=true: failing)`);
+        report.skipped.push(msg);
+      }
+      const ws = [];
+      for (let rep = 0; rep < opts.reps; rep++)
+        ws.push(...(await wireRep({ rep, cli, app, tmp, seconds: opts.seconds, iperf3, log })));
+      for (const x of ws) if (!x.ok) report.failures.push(`${x.tool} ${x.case} rep ${x.rep + 1}: ${x.error}`);
+      report.samples.push(...ws.map(({ timeline, ...x }) => x));
+      report.wire = WIRE_CASES.map((c) => ({
+        label: c.label,
+        ...compare(
+          report.samples,
+          c,
+          { target: "embedded", tool: "ours" },
+          { target: "loopback", tool: "iperf3", case: iperfId(c.blockBytes) },
+        ),
+      }));
+    }
     if (opts.suites.includes("memory")) {
       const m = await memorySuite({ cli, cwd: app, tmp, seconds: opts.memorySeconds, log });
       report.memory = m;
@@ -401,6 +511,7 @@ async function main() {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+  report.goals = evaluateGoals(report);
   report.finishedAt = new Date().toISOString();
   report.host.loadavgAtEnd = loadavg().map((x) => round(x, 2));
   printTables(report);
@@ -427,7 +538,19 @@ function printTables(report) {
   if (report.initiator) {
     const t = new Table({
       style: NO_COLOR,
-      head: ["initiator", "target", "ours", "iscsi-perf", "ours/iscsi-perf", "per rep"],
+      head: [
+        "initiator",
+        "target",
+        "ours",
+        "ours p50/p99",
+        "iscsi-perf",
+        "ours/perf",
+        "per rep",
+        "CPU/IO ours",
+        "CPU/IO perf",
+        "ours/perf",
+        "per rep",
+      ],
     });
     for (const r of report.initiator) {
       const c = CASES.find((x) => x.id === r.case);
@@ -435,9 +558,14 @@ function printTables(report) {
         c.label,
         r.target,
         fmtMetric(c, r.medianA),
+        `${fmtUs(r.p50Us)} / ${fmtUs(r.p99Us)}`,
         fmtMetric(c, r.medianB),
         fmtRatio(r.ratio),
         fmtRange(r.pairedRatios),
+        fmtUs(r.cpu.medianA === null ? null : r.cpu.medianA * 1e6),
+        fmtUs(r.cpu.medianB === null ? null : r.cpu.medianB * 1e6),
+        fmtRatio(r.cpu.ratio),
+        fmtRange(r.cpu.pairedRatios),
       ]);
     }
     lines.push(t.toString());
@@ -456,6 +584,48 @@ function printTables(report) {
         fmtRatio(r.ratio),
         fmtRange(r.pairedRatios),
       ]);
+    }
+    lines.push(t.toString());
+  }
+  const w = report.targetWrite;
+  if (w) {
+    const t = new Table({
+      style: NO_COLOR,
+      head: [
+        "target write (ours, no ramp)",
+        "built-in (cold)",
+        "tgtd",
+        "built-in/tgtd",
+        "per rep",
+        "built-in first s / last s",
+        "first/last per rep",
+      ],
+    });
+    const c = w.compare;
+    t.push([
+      WRITE_CASE.label.replace(" (ours)", ""),
+      fmtIops(c?.medianA ?? null),
+      fmtIops(c?.medianB ?? null),
+      fmtRatio(c?.ratio ?? null),
+      fmtRange(c?.pairedRatios ?? []),
+      `${fmtIops(w.builtinFirst)} / ${fmtIops(w.builtinLast)}`,
+      fmtRange(w.firstLast),
+    ]);
+    lines.push(t.toString());
+  }
+  if (report.wire) {
+    const t = new Table({
+      style: NO_COLOR,
+      head: [
+        "embedded default (QD32 per worker)",
+        "ours",
+        "iperf3 1 stream, same -l",
+        "ours/iperf3",
+        "per rep",
+      ],
+    });
+    for (const r of report.wire) {
+      t.push([r.label, fmtMB(r.medianA), fmtMB(r.medianB), fmtRatio(r.ratio), fmtRange(r.pairedRatios)]);
     }
     lines.push(t.toString());
   }
@@ -483,6 +653,16 @@ function printTables(report) {
       fmtMiB(m.end?.targetRssBytes ?? null),
       pct(m.targetGrowth),
     ]);
+    lines.push(t.toString());
+  }
+  if (report.goals) {
+    const t = new Table({ style: NO_COLOR, head: ["goal (issue 11)", "per rep range", "status"] });
+    for (const g of report.goals)
+      t.push([
+        g.goal,
+        g.range === null ? "n/a" : `${g.range[0].toFixed(2)}–${g.range[1].toFixed(2)}`,
+        g.status,
+      ]);
     lines.push(t.toString());
   }
   for (const s of report.skipped) lines.push(`skipped: ${s}`);

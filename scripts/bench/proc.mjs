@@ -24,7 +24,20 @@ export function spawnTracked(bin, args, opts = {}) {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
+    // its own process group: a kill reaches what it started too (the `times` wrapper's child)
+    detached: opts.group === true,
   });
+  if (opts.group === true) {
+    const kill = child.kill.bind(child);
+    child.kill = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+        return true;
+      } catch {
+        return kill(signal);
+      }
+    };
+  }
   live.add(child);
   let stdout = "";
   let stderr = "";
@@ -63,6 +76,7 @@ export function spawnTracked(bin, args, opts = {}) {
  * what happened (`timedOut`, `code`, `error`).
  */
 export async function runBounded(bin, args, timeoutMs, opts = {}) {
+  if (opts.cpu === true) return runTimed(bin, args, timeoutMs, opts);
   const p = spawnTracked(bin, args, opts);
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -157,4 +171,30 @@ export function loopbackBytes() {
   } catch {
     return null;
   }
+}
+
+/** bash's `times` line of its children: "XmY.YYYs XmY.YYYs" (user, system). */
+const TIMES = /^(\d+)m(\d+(?:\.\d+)?)s (\d+)m(\d+(?:\.\d+)?)s$/;
+
+/**
+ * runBounded with the CPU time (user + system, seconds, all threads, as the kernel accounted it
+ * when the process was reaped) of `bin`: it runs under `bash -c '"$@"; times >&2'`, whose last
+ * stderr line is its children's times. Resolves like runBounded plus `cpuSec` (null when unknown).
+ */
+async function runTimed(bin, args, timeoutMs, opts) {
+  const script = '"$@"; s=$?; times >&2; exit $s';
+  const r = await runBounded("bash", ["-c", script, "bench-timed", bin, ...args], timeoutMs, {
+    ...opts,
+    cpu: false,
+    group: true,
+  });
+  const lines = r.stderr.split("\n");
+  while (lines.length > 0 && lines.at(-1).trim() === "") lines.pop();
+  const m = TIMES.exec((lines.at(-1) ?? "").trim());
+  let cpuSec = null;
+  if (m) {
+    cpuSec = Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+    lines.splice(-2, 2); // the shell's own line and its children's
+  }
+  return { ...r, stderr: lines.join("\n"), cpuSec };
 }

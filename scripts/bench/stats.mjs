@@ -35,3 +35,15 @@ export function fmtRange(xs) {
   if (v.length === 0) return "n/a";
   return `${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}`;
 }
+
+export function fmtUs(us) {
+  return us === null || us === undefined
+    ? "n/a"
+    : us >= 1000
+      ? `${(us / 1000).toFixed(2)} ms`
+      : `${us.toFixed(1)} µs`;
+}
+
+export function fmtMB(bytesPerSec) {
+  return bytesPerSec === null || bytesPerSec === undefined ? "n/a" : `${(bytesPerSec / 1e6).toFixed(0)} MB/s`;
+}
