@@ -202,7 +202,14 @@ describe("hostile target, CLI", () => {
     );
   }
 
-  for (const c of HOSTILE_CASES.filter((x) => x.phase === "ffp")) {
+  // Every case is run through the session API with a 2 s recovery timeout above; the CLI's message
+  // and exit code are the same for all of them, so two representative cases suffice here.
+  const RECOVERING_CLI_CASES = ["garbage in the full feature phase", "Data-In for an unknown task"];
+  const recoveringCli = HOSTILE_CASES.filter((x) => RECOVERING_CLI_CASES.includes(x.name));
+  it("the representative cases exist", () => {
+    expect(recoveringCli.map((c) => c.name)).toEqual(RECOVERING_CLI_CASES);
+  });
+  for (const c of recoveringCli) {
     it(
       `run --recovery-timeout 2s: ${c.name}, saying how long it waited`,
       async () => {
@@ -212,10 +219,7 @@ describe("hostile target, CLI", () => {
           dir,
           c.message,
         );
-        // a silent target is only found dead by the NOP-Out timeout (10 s) of each reinstated session
-        expect(line).toMatch(
-          c.name === "silence after login" ? /no working session for \d+\.\d s/ : /no session for 2\.\d s/,
-        );
+        expect(line).toMatch(/no working session for 2\.\d s/);
         expect(target.connections).toBeGreaterThan(1);
       },
       CLI_BOUND_MS + 20_000,
