@@ -19,12 +19,14 @@ import {
   AsyncEvent,
   type AsyncMessage,
   type DataIn,
+  type DataOut,
   type NopIn,
   Opcode,
   type Pdu,
   type R2T,
   RESERVED_TAG,
   type Reject,
+  type ScsiCommand,
   type ScsiResponse,
   type TextResponse,
   TmfFunction,
@@ -175,6 +177,11 @@ const RECOVERING = 1;
 const DRAINING = 2;
 const CLOSED = 3;
 
+/** buf[off, off+n) as the data segment of one PDU: the buffer itself when it is exactly that. */
+function segment(buf: Buffer, off: number, n: number): Buffer {
+  return off === 0 && n === buf.length ? buf : buf.subarray(off, off + n);
+}
+
 function rethrow(err: unknown): void {
   throw err;
 }
@@ -254,6 +261,35 @@ export class InitiatorSession implements Session {
   private logoutRequested = false;
 
   private readonly drainDeferredBound = (): void => this.drainDeferred();
+  /** One SCSI Command and one Data-Out PDU object, filled in per PDU (the transport encodes at once). */
+  private readonly cmdPdu: ScsiCommand = {
+    opcode: Opcode.ScsiCommand,
+    immediate: false,
+    final: true,
+    read: false,
+    write: false,
+    attr: 0,
+    lun: 0n,
+    itt: 0,
+    expectedDataTransferLength: 0,
+    cmdSN: 0,
+    expStatSN: 0,
+    cdb: EMPTY,
+    data: EMPTY,
+  };
+  private readonly dataOutPdu: DataOut = {
+    opcode: Opcode.DataOut,
+    final: false,
+    lun: 0n,
+    itt: 0,
+    ttt: 0,
+    expStatSN: 0,
+    dataSN: 0,
+    bufferOffset: 0,
+    data: EMPTY,
+  };
+  /** A CDB of up to 16 bytes goes out from here (the task's bytes, zero filled), not as a new view. */
+  private readonly cdbScratch = Buffer.alloc(16);
   /** The task-buffer view the framer is filling with the data of the current Data-In (placeData). */
   private placed: Buffer | null = null;
 
@@ -441,21 +477,20 @@ export class InitiatorSession implements Session {
       // RFC 7143 13.13/13.14: with InitialR2T=No the initiator may send up to FirstBurstLength unsolicited.
       unsolicitedEnd = p.initialR2T ? immediate : firstBurst;
     }
-    this.conn.send({
-      opcode: Opcode.ScsiCommand,
-      immediate: false,
-      final: unsolicitedEnd <= immediate,
-      read: task.dataInLength > 0,
-      write,
-      attr: task.attr,
-      lun,
-      itt: slot.itt,
-      expectedDataTransferLength: write ? task.dataOutLength : task.dataInLength,
-      cmdSN: slot.cmdSN,
-      expStatSN: this.expStatSN,
-      cdb: task.cdbLength === task.cdb.length ? task.cdb : task.cdb.subarray(0, task.cdbLength),
-      data: immediate > 0 ? task.dataOut!.subarray(0, immediate) : EMPTY,
-    });
+    const pdu = this.cmdPdu;
+    pdu.final = unsolicitedEnd <= immediate;
+    pdu.read = task.dataInLength > 0;
+    pdu.write = write;
+    pdu.attr = task.attr;
+    pdu.lun = lun;
+    pdu.itt = slot.itt;
+    pdu.expectedDataTransferLength = write ? task.dataOutLength : task.dataInLength;
+    pdu.cmdSN = slot.cmdSN;
+    pdu.expStatSN = this.expStatSN;
+    pdu.cdb = this.cdbOf(task);
+    pdu.data = immediate === 0 ? EMPTY : segment(task.dataOut!, 0, immediate);
+    this.conn.send(pdu);
+    pdu.data = EMPTY; // no reference to the caller's buffer past the send
     if (unsolicitedEnd > immediate)
       this.sendDataOut(slot, lun, RESERVED_TAG, immediate, unsolicitedEnd - immediate);
   }
@@ -468,18 +503,28 @@ export class InitiatorSession implements Session {
     let dataSN = 0;
     for (let off = offset; off < end; off += max) {
       const n = Math.min(max, end - off);
-      this.conn.send({
-        opcode: Opcode.DataOut,
-        final: off + n >= end,
-        lun,
-        itt: slot.itt,
-        ttt,
-        expStatSN: this.expStatSN,
-        dataSN: dataSN++,
-        bufferOffset: off,
-        data: task.dataOut!.subarray(off, off + n),
-      });
+      const pdu = this.dataOutPdu;
+      pdu.final = off + n >= end;
+      pdu.lun = lun;
+      pdu.itt = slot.itt;
+      pdu.ttt = ttt;
+      pdu.expStatSN = this.expStatSN;
+      pdu.dataSN = dataSN++;
+      pdu.bufferOffset = off;
+      pdu.data = segment(task.dataOut!, off, n);
+      this.conn.send(pdu);
+      pdu.data = EMPTY;
     }
+  }
+
+  /** The CDB to send: up to 16 bytes copied into the scratch buffer (zero filled), longer ones as a view. */
+  private cdbOf(task: ScsiTask): Buffer {
+    const n = task.cdbLength;
+    if (n > 16) return n === task.cdb.length ? task.cdb : task.cdb.subarray(0, n);
+    const c = this.cdbScratch;
+    task.cdb.copy(c, 0, 0, n);
+    if (n < 16) c.fill(0, n);
+    return c;
   }
 
   private defer(task: ScsiTask): void {

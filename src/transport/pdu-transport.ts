@@ -89,8 +89,11 @@ export class PduTransport implements FrameSink {
   });
   private readonly encoder = new PduEncoder();
   private hooks: HookState | null = null;
-  private corked = false;
-  private uncorkScheduled = false;
+  /** Chunks sent since the last flush, written together by flush() (one write or one writev). */
+  private readonly pending: Buffer[] = [];
+  private flushScheduled = false;
+  /** Inside receive(): what the handlers send is flushed when the read is processed, same turn. */
+  private receiving = false;
   /** No more deliveries: failed, or destroyed by the owner. */
   private stopped = false;
   private failed = false;
@@ -98,8 +101,8 @@ export class PduTransport implements FrameSink {
   private closed = false;
   private readPaused = false;
   private readonly pauseOnBackpressure: boolean;
-  private readonly uncorkBound = (): void => {
-    this.uncorkScheduled = false;
+  private readonly flushBound = (): void => {
+    this.flushScheduled = false;
     this.flush();
   };
 
@@ -228,25 +231,45 @@ export class PduTransport implements FrameSink {
     c.bytesSent += bytes;
   }
 
-  /** Writes what is queued now instead of at the end of the tick (held PDUs stay held). */
+  /**
+   * Writes what is queued now instead of at the end of the tick (held PDUs stay held): one socket
+   * write for a single chunk, one corked writev for several.
+   */
   flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    if (!this.socket.destroyed) this.socket.uncork();
+    const q = this.pending;
+    const n = q.length;
+    if (n === 0) return;
+    const socket = this.socket;
+    if (socket.destroyed) {
+      q.length = 0;
+      return;
+    }
+    let ok: boolean;
+    if (n === 1) {
+      ok = socket.write(q[0]!);
+    } else {
+      socket.cork();
+      ok = true;
+      for (let i = 0; i < n; i++) ok = socket.write(q[i]!);
+      socket.uncork();
+    }
+    q.length = 0;
+    if (!ok && this.pauseOnBackpressure && !this.readPaused) {
+      this.readPaused = true;
+      socket.pause();
+    }
   }
 
+  /**
+   * Queues a chunk for the next flush: at the end of the socket read being processed (a command
+   * sent from a completion goes out in the same event-loop turn as the response that freed it), or
+   * else at the end of this tick.
+   */
   private write(chunk: Buffer): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      if (!this.uncorkScheduled) {
-        this.uncorkScheduled = true;
-        process.nextTick(this.uncorkBound);
-      }
-    }
-    if (!this.socket.write(chunk) && this.pauseOnBackpressure && !this.readPaused) {
-      this.readPaused = true;
-      this.socket.pause();
+    this.pending.push(chunk);
+    if (!this.receiving && !this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushBound);
     }
   }
 
@@ -395,13 +418,17 @@ export class PduTransport implements FrameSink {
   receive(chunk: Buffer): void {
     if (this.stopped) return;
     this.counters.bytesReceived += chunk.length;
+    this.receiving = true;
     try {
       this.framer.push(chunk, this);
     } catch (err) {
+      this.receiving = false;
       if (err instanceof ProtocolError)
         this.fail(new TransportError("framing", `framing error from ${this.remote}: ${err.message}`, err));
       else this.fail(err as Error);
     }
+    this.receiving = false;
+    this.flush();
   }
 
   /** FrameSink: for the framer only. */
@@ -449,7 +476,7 @@ export class PduTransport implements FrameSink {
   destroy(): void {
     this.stopped = true;
     this.hooks = null;
-    this.corked = false;
+    this.pending.length = 0;
     this.socket.destroy();
   }
 
@@ -457,7 +484,7 @@ export class PduTransport implements FrameSink {
   reset(): void {
     this.stopped = true;
     this.hooks = null;
-    this.corked = false;
+    this.pending.length = 0;
     if (!this.socket.destroyed) this.socket.resetAndDestroy();
   }
 
