@@ -283,8 +283,11 @@ describe("relay: bounded buffers", () => {
     const st = relay.stats();
     expect(st.up.queuePauses).toBeGreaterThan(0);
     expect(st.up.maxQueuedBytes).toBeGreaterThan(queue / 2);
-    expect(st.up.maxQueuedBytes).toBeLessThanOrEqual(queue + 65_536);
-    expect(maxQueued).toBeLessThanOrEqual(queue + 65_536);
+    // one chunk over the bound at most; the queue is kept in wire bytes and shown as payload, and a
+    // chunk's last, partial packet is charged whole, so allow one packet of rounding (1500 bytes)
+    const bound = queue + 65_536 + 1500;
+    expect(st.up.maxQueuedBytes).toBeLessThanOrEqual(bound);
+    expect(maxQueued).toBeLessThanOrEqual(bound);
     // No delay: the relay holds the queue plus the chunk on the wire (delivered whole once its last
     // byte has left, so it is held a while after its first bytes stopped counting as queued).
     expect(st.up.maxBufferedBytes).toBeLessThanOrEqual(queue + 2 * 65_536);
