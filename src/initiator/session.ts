@@ -64,7 +64,6 @@ import {
   STAGE_ABORT,
   STAGE_LUN_RESET,
   STAGE_NONE,
-  ZOMBIE,
 } from "./task-slot.js";
 
 export interface SessionOptions {
@@ -730,8 +729,7 @@ export class InitiatorSession implements Session {
   /** The slot a task PDU names, or null (a PDU of an earlier connection is dropped; an unknown ITT drops the connection). */
   private taskSlot(itt: number, what: string): Slot | null {
     const slot = this.slots[itt & SLOT_MASK];
-    if (slot !== undefined && slot.itt === itt && (slot.state === INFLIGHT || slot.state === ZOMBIE))
-      return slot;
+    if (slot !== undefined && slot.itt === itt && slot.state === INFLIGHT) return slot;
     if (ittConnGen(itt) !== this.connGen) return null;
     this.connectionLost(new SessionError(`${what} for unknown ITT ${hex(itt)}`));
     return null;
@@ -760,10 +758,6 @@ export class InitiatorSession implements Session {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
     const slot = this.taskSlot(pdu.itt, "Data-In");
     if (slot === null) return;
-    if (slot.state === ZOMBIE) {
-      if (pdu.hasStatus && this.ackStatSN(pdu.statSN)) this.releaseSlot(slot);
-      return;
-    }
     const task = slot.task!;
     if (pdu.dataSN !== slot.expDataSN) {
       this.connectionLost(
@@ -806,10 +800,6 @@ export class InitiatorSession implements Session {
     if (!this.ackStatSN(pdu.statSN)) return;
     const slot = this.taskSlot(pdu.itt, "SCSI Response");
     if (slot === null) return;
-    if (slot.state === ZOMBIE) {
-      this.releaseSlot(slot);
-      return;
-    }
     if (pdu.response !== 0) {
       this.failTask(slot, new SessionError(`target failure (iSCSI response ${hex(pdu.response)})`));
       return;
@@ -891,7 +881,7 @@ export class InitiatorSession implements Session {
   private onR2T(pdu: R2T): void {
     this.updateWindow(pdu.expCmdSN, pdu.maxCmdSN);
     const slot = this.taskSlot(pdu.itt, "R2T");
-    if (slot === null || slot.state === ZOMBIE) return;
+    if (slot === null) return;
     const task = slot.task!;
     const end = pdu.bufferOffset + pdu.desiredDataTransferLength;
     if (pdu.desiredDataTransferLength === 0 || end > task.dataOutLength) {
@@ -996,13 +986,11 @@ export class InitiatorSession implements Session {
     if (response !== TmfResponse.Complete && response !== TmfResponse.TaskDoesNotExist) return;
     if (op.tmfFunction === TmfFunction.AbortTask) {
       const slot = op.slot;
-      if (slot === null || slot.itt !== op.refItt) return; // it completed before the abort
-      if (slot.state === INFLIGHT) {
-        // An abort of ours after a command timeout: the command never got its status, so it is
-        // sent again; a caller's abort ends it.
-        if (op.internal) this.reissue(slot);
-        else this.failTask(slot, new SessionError("task aborted"));
-      } else if (slot.state === ZOMBIE) this.releaseSlot(slot);
+      if (slot === null || slot.itt !== op.refItt || slot.state !== INFLIGHT) return; // it completed first
+      // An abort of ours after a command timeout: the command never got its status, so it is sent
+      // again; a caller's abort ends it.
+      if (op.internal) this.reissue(slot);
+      else this.failTask(slot, new SessionError("task aborted"));
       return;
     }
     if (op.tmfFunction === TmfFunction.LogicalUnitReset && response === TmfResponse.Complete) {
@@ -1010,7 +998,7 @@ export class InitiatorSession implements Session {
         if (slot.state === INFLIGHT && slot.task!.lun === op.lun) {
           if (op.internal && isIdempotent(slot.task!)) this.reissue(slot);
           else this.failTask(slot, new SessionError("task aborted by LOGICAL UNIT RESET"));
-        } else if (slot.state === ZOMBIE) this.releaseSlot(slot);
+        }
       }
     }
   }
@@ -1239,11 +1227,6 @@ export class InitiatorSession implements Session {
 
   // ------------------------------------------------------------------ connection loss and recovery
 
-  /** The session failed for good: every pending task and operation ends with `err`. */
-  fail(err: Error): void {
-    this.finishClose(err, err);
-  }
-
   /**
    * The connection is gone (reset, close, framing or digest error, NOP timeout, unanswered TMFs).
    * The session survives it: commands without a final status wait for a new connection, which is
@@ -1291,10 +1274,7 @@ export class InitiatorSession implements Session {
   /** Commands in flight on the lost connection go to the front of the queue, in CmdSN order, as new tasks. */
   private requeueInFlight(cause: Error): void {
     const again: Slot[] = [];
-    for (const slot of this.slots) {
-      if (slot.state === ZOMBIE) this.releaseSlot(slot);
-      else if (slot.state === INFLIGHT) again.push(slot);
-    }
+    for (const slot of this.slots) if (slot.state === INFLIGHT) again.push(slot);
     again.sort((a, b) => (a.cmdSN === b.cmdSN ? 0 : serialLt(a.cmdSN, b.cmdSN) ? -1 : 1));
     const front: Slot[] = [];
     for (const slot of again) {
@@ -1393,7 +1373,7 @@ export class InitiatorSession implements Session {
         this.defer(task);
         slot.state = FREE;
         slot.task = null;
-      } else if (slot.state === ZOMBIE || slot.state === CANCELLED) slot.state = FREE;
+      } else if (slot.state === CANCELLED) slot.state = FREE;
     }
     this.inFlightCount = 0;
     this.queuedCount = 0;

@@ -23,8 +23,6 @@ export const FREE = 0;
 /** Waiting in the queue for the CmdSN window or a connection. */
 export const QUEUED = 1;
 export const INFLIGHT = 2;
-/** Ended towards the caller by ABORT TASK from the caller, the ITT still reserved until the target answers. */
-export const ZOMBIE = 3;
 /** Ended towards the caller while still in the wait queue: freed when the queue reaches it. */
 export const CANCELLED = 4;
 /** Answered BUSY or TASK SET FULL: sent again when its backoff timer fires. */
