@@ -124,6 +124,29 @@ function answerTmf(t: FakeTarget, req: TaskMgmtRequest, response: number): void 
   });
 }
 
+/** An Asynchronous Message (RFC 7143 11.9): event, Parameter2 (Time2Wait), Parameter3. */
+function sendAsync(
+  t: FakeTarget,
+  cmd: ScsiCommand,
+  event: number,
+  parameter2: number,
+  parameter3: number,
+): void {
+  t.send({
+    opcode: 0x32,
+    lun: 0n,
+    statSN: t.statSN++,
+    expCmdSN: (cmd.cmdSN + 1) >>> 0,
+    maxCmdSN: (cmd.cmdSN + 64) >>> 0,
+    asyncEvent: event,
+    asyncVCode: 0,
+    parameter1: 0,
+    parameter2,
+    parameter3,
+    data: Buffer.alloc(0),
+  });
+}
+
 const commands = (t: FakeTarget): ScsiCommand[] =>
   t.received.filter((p) => p.opcode === 0x01) as ScsiCommand[];
 const tmfs = (t: FakeTarget): TaskMgmtRequest[] =>
@@ -344,19 +367,7 @@ describe("BUSY and asynchronous messages", () => {
     s.submit(readTask(4, (x) => done.push(x)));
     await t.waitFor(1);
     const cmd = commands(t)[0]!;
-    t.send({
-      opcode: 0x32,
-      lun: 0n,
-      statSN: t.statSN++,
-      expCmdSN: (cmd.cmdSN + 1) >>> 0,
-      maxCmdSN: (cmd.cmdSN + 64) >>> 0,
-      asyncEvent: 1,
-      asyncVCode: 0,
-      parameter1: 0,
-      parameter2: 0,
-      parameter3: 5,
-      data: Buffer.alloc(0),
-    });
+    sendAsync(t, cmd, 1, 0, 5);
     await sleep(50);
     s.submit(readTask(5, (x) => done.push(x))); // held until the new login
     await sleep(50);
@@ -390,19 +401,7 @@ describe("BUSY and asynchronous messages", () => {
     await t.waitFor(1);
     const cmd = commands(t)[0]!;
     const sent = Date.now();
-    t.send({
-      opcode: 0x32,
-      lun: 0n,
-      statSN: t.statSN++,
-      expCmdSN: (cmd.cmdSN + 1) >>> 0,
-      maxCmdSN: (cmd.cmdSN + 64) >>> 0,
-      asyncEvent: 2,
-      asyncVCode: 0,
-      parameter1: 0,
-      parameter2: 1,
-      parameter3: 0,
-      data: Buffer.alloc(0),
-    });
+    sendAsync(t, cmd, 2, 1, 0);
     await until("the new login", () => t.logins.length === 2, 8000);
     expect(Date.now() - sent).toBeGreaterThanOrEqual(900);
     await until("the re-issue", () => commands(t).length === 2);
