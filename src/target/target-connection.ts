@@ -146,6 +146,30 @@ class Task {
     this.cmd = { cdb: EMPTY, dataOut: null, expectedDataInLength: 0, nexus };
     this.complete = (out: ScsiCommandOut) => conn.taskDone(this, out);
   }
+
+  /** Takes on a new command: every per-command field from the PDU or back to its start value. */
+  begin(pdu: ScsiCommand, lun: number, lu: LogicalUnit | undefined): void {
+    this.itt = pdu.itt;
+    this.lun = lun;
+    this.cmdSN = pdu.cmdSN;
+    this.active = true;
+    this.aborted = false;
+    this.executing = false;
+    this.lu = lu;
+    this.cdb = Buffer.from(pdu.cdb); // the PDU is a view into the receive buffer
+    this.failSense = null;
+    this.failStatus = -1;
+    this.reserved = 0;
+    this.writeResidual = 0;
+    this.received = 0;
+    this.r2tSN = 0;
+    this.r2ts.length = 0;
+    this.readLength = pdu.read ? (pdu.write ? (pdu.bidiReadLength ?? 0) : pdu.expectedDataTransferLength) : 0;
+    this.isWrite = pdu.write;
+    this.edtl = pdu.write ? pdu.expectedDataTransferLength : 0;
+    this.dropped = false;
+    this.faultNumber = 0;
+  }
 }
 
 type Phase = "login" | "full" | "closed";
@@ -475,26 +499,7 @@ export class TargetConnection implements TransportHandler, FaultTarget {
       lun = -1;
     }
     const t = this.allocTask();
-    t.itt = pdu.itt;
-    t.lun = lun;
-    t.cmdSN = pdu.cmdSN;
-    t.active = true;
-    t.aborted = false;
-    t.executing = false;
-    t.lu = lun >= 0 ? this.host.lu(lun) : undefined;
-    t.cdb = Buffer.from(pdu.cdb); // the PDU is a view into the receive buffer
-    t.failSense = null;
-    t.failStatus = -1;
-    t.reserved = 0;
-    t.writeResidual = 0;
-    t.received = 0;
-    t.r2tSN = 0;
-    t.r2ts.length = 0;
-    t.readLength = pdu.read ? (pdu.write ? (pdu.bidiReadLength ?? 0) : pdu.expectedDataTransferLength) : 0;
-    t.isWrite = pdu.write;
-    t.edtl = pdu.write ? pdu.expectedDataTransferLength : 0;
-    t.dropped = false;
-    t.faultNumber = 0;
+    t.begin(pdu, lun, lun >= 0 ? this.host.lu(lun) : undefined);
     const faults = this.faults;
     if (faults !== null) {
       // fault injection: BUSY / TASK SET FULL instead of executing, or a command never answered
