@@ -5,6 +5,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { ChapCredentials } from "../iscsi/chap.js";
 import type { EncodedOp } from "../result/op.js";
+import type { RecoveryReport } from "../result/types.js";
 import type { StampMismatch } from "../workload/stamp.js";
 import type { ResolvedJob } from "../workload/types.js";
 
@@ -83,19 +84,11 @@ export interface ReadyMessage {
   workerIndex: number;
 }
 
-/** What the worker's session's recovery did, from its login to its logout. */
-export interface WorkerRecovery {
-  reconnects: number;
-  reinstatements: number;
-  reissued: number;
-  aborts: number;
-  commandTimeouts: number;
-  unitAttentions: number;
-  busyRetries: number;
-  outageMs: number;
-  /** Blocks of writes that returned GOOD after a re-issue: "old or new" while in flight, then new. */
-  recoveredBlocks: number;
-}
+/**
+ * What the worker's session's recovery did, from its login to its logout: the result's recovery
+ * counters (recoveredBlocks: blocks of writes that returned GOOD after a re-issue).
+ */
+export type WorkerRecovery = RecoveryReport;
 
 export interface WorkerResult {
   final: IntervalMessage;

@@ -327,17 +327,7 @@ export const RECOVERY_KEYS = [
 ] as const satisfies ReadonlyArray<keyof RecoveryReport>;
 
 export function newRecoveryReport(): RecoveryReport {
-  return {
-    reconnects: 0,
-    reinstatements: 0,
-    reissued: 0,
-    aborts: 0,
-    commandTimeouts: 0,
-    unitAttentions: 0,
-    busyRetries: 0,
-    outageMs: 0,
-    recoveredBlocks: 0,
-  };
+  return Object.fromEntries(RECOVERY_KEYS.map((k) => [k, 0])) as RecoveryReport;
 }
 
 /** Adds one part's recovery counts into `into` (every key summed; outage in session-milliseconds). */
