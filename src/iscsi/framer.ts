@@ -200,6 +200,37 @@ export class PduFramer {
     }
   }
 
+  /**
+   * Direct reads: while the data segment of a placed Data-In is arriving and at least `min` bytes of
+   * it are still missing, the rest of its destination, for the caller to read the socket straight
+   * into (the kernel's copy is then the only one); null otherwise. Report what such a read
+   * delivered with pushDirect before pushing anything else.
+   */
+  directReadTarget(min: number): Buffer | null {
+    const dest = this.placing;
+    if (dest === null || this.failure !== null) return null;
+    const got = this.accLen - this.curDataStart;
+    if (this.curDsl - got < min) return null;
+    return dest.subarray(got, this.curDsl);
+  }
+
+  /** `n` bytes were read straight into the buffer directReadTarget returned. */
+  pushDirect(n: number, sink: FrameSink): void {
+    if (this.failure !== null) throw this.failure;
+    const dest = this.placing;
+    if (dest === null || n > this.curDsl - (this.accLen - this.curDataStart)) {
+      throw new RangeError(`pushDirect(${n}): no direct read of that size was offered`);
+    }
+    this.accLen += n;
+    if (this.accLen === this.curTotal) {
+      this.accLen = 0;
+      this.curTotal = -1;
+      this.headerIn = false;
+      this.placing = null;
+      this.deliverPlaced(dest, sink);
+    }
+  }
+
   /** Reads the lengths of the BHS at buf[off..off+48) and fixes the framing of this PDU. */
   private frame(buf: Buffer, off: number): void {
     const ahs = buf[off + 4]! * 4;

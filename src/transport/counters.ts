@@ -11,6 +11,8 @@ export class TransportCounters {
   pdusSent = 0;
   /** Bytes read from the socket. */
   bytesReceived = 0;
+  /** Of bytesReceived, those read straight into a destination buffer (direct reads of Data-In data). */
+  bytesReceivedDirect = 0;
   /** Whole PDUs framed from the received bytes, well formed or not. */
   pdusReceived = 0;
   /** Outgoing PDUs a send hook dropped (see PduTransport.setSendHook). */
@@ -24,6 +26,7 @@ export class TransportCounters {
     c.bytesSent = this.bytesSent;
     c.pdusSent = this.pdusSent;
     c.bytesReceived = this.bytesReceived;
+    c.bytesReceivedDirect = this.bytesReceivedDirect;
     c.pdusReceived = this.pdusReceived;
     c.pdusDropped = this.pdusDropped;
     c.digestsCorrupted = this.digestsCorrupted;

@@ -72,6 +72,13 @@ export const LOGIN_MAX_DATA_SEGMENT = 8192;
  */
 const READ_BUFFER_SIZE = 1024 * 1024;
 
+/**
+ * A Data-In data segment with at least this much still to come is read from the socket straight
+ * into the task's buffer (PduFramer.directReadTarget) instead of into the read buffer and copied
+ * out of it. Below it, one read that may also take the next PDUs is cheaper than the copy it saves.
+ */
+const DIRECT_READ_MIN = 16 * 1024;
+
 const NOOP_HANDLER: TransportHandler = { onPdu() {}, onError() {}, onClose() {} };
 
 function hostPort(host: string, port: number): string {
@@ -141,14 +148,18 @@ export class PduTransport implements FrameSink {
   static connect(host: string, port: number, timeoutMs: number): Promise<PduTransport> {
     return new Promise((resolve, reject) => {
       let transport: PduTransport | null = null;
+      const readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
       const socket = net.connect({
         host,
         port,
         noDelay: true,
         onread: {
-          buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+          // Asked after every read for the buffer of the next one (net's onread contract).
+          buffer: () => (transport === null ? readBuffer : transport.nextReadBuffer(readBuffer)),
           callback: (nread: number, buf: Buffer): boolean => {
-            if (transport !== null) transport.receive(nread === buf.length ? buf : buf.subarray(0, nread));
+            if (transport === null) return true;
+            if (buf === transport.directRead) transport.receiveDirect(nread);
+            else transport.receive(nread === buf.length ? buf : buf.subarray(0, nread));
             return true;
           },
         },
@@ -418,9 +429,15 @@ export class PduTransport implements FrameSink {
   receive(chunk: Buffer): void {
     if (this.stopped) return;
     this.counters.bytesReceived += chunk.length;
+    this.feed(chunk, 0);
+  }
+
+  /** Runs the framer over one read (`chunk`, or `direct` bytes of a direct read); flushes after it. */
+  private feed(chunk: Buffer | null, direct: number): void {
     this.receiving = true;
     try {
-      this.framer.push(chunk, this);
+      if (chunk !== null) this.framer.push(chunk, this);
+      else this.framer.pushDirect(direct, this);
     } catch (err) {
       this.receiving = false;
       if (err instanceof ProtocolError)
@@ -429,6 +446,28 @@ export class PduTransport implements FrameSink {
     }
     this.receiving = false;
     this.flush();
+  }
+
+  /** The buffer handed out for the socket read in progress when it is a direct read, else null. */
+  directRead: Buffer | null = null;
+
+  /**
+   * For a socket reader that can choose each read's buffer (connect's onread): the rest of a
+   * Data-In data segment being placed (see DIRECT_READ_MIN), else `readBuffer`.
+   */
+  nextReadBuffer(readBuffer: Buffer): Buffer {
+    const direct = this.stopped ? null : this.framer.directReadTarget(DIRECT_READ_MIN);
+    this.directRead = direct;
+    return direct ?? readBuffer;
+  }
+
+  /** `n` bytes arrived in the buffer nextReadBuffer returned as a direct read. */
+  receiveDirect(n: number): void {
+    this.directRead = null;
+    if (this.stopped) return;
+    this.counters.bytesReceived += n;
+    this.counters.bytesReceivedDirect += n;
+    this.feed(null, n);
   }
 
   /** FrameSink: for the framer only. */

@@ -329,6 +329,64 @@ describe("PduFramer: direct placement of Data-In", () => {
     expect(r.views[0]!.byteLength).toBe(601); // the destination's own memory, not the framer's
   });
 
+  /**
+   * A socket reader that reads straight into directReadTarget() when offered (as the transport's
+   * onread does): every read takes at most `readSize` bytes of the stream.
+   */
+  function readDirect(stream: Buffer, readSize: number, min: number) {
+    const f = framer(NO_DIGESTS);
+    const r = new Placer();
+    let direct = 0;
+    for (let pos = 0; pos < stream.length; ) {
+      const target = f.directReadTarget(min);
+      const n = Math.min(readSize, stream.length - pos, target?.length ?? Infinity);
+      if (target !== null) {
+        expect(target.length).toBeGreaterThanOrEqual(min);
+        stream.copy(target, 0, pos, pos + n);
+        f.pushDirect(n, r);
+        direct += n;
+      } else f.push(Buffer.from(stream.subarray(pos, pos + n)), r);
+      pos += n;
+    }
+    return { f, r, direct };
+  }
+
+  it("direct reads: the socket reads straight into the destination, at every read size", () => {
+    const stream = wire(pdus, NO_DIGESTS);
+    for (const min of [1, 64]) {
+      for (let readSize = 1; readSize <= stream.length; readSize++) {
+        const { f, r, direct } = readDirect(stream, readSize, min);
+        expect(r.malformed, `read size ${readSize}`).toEqual([]);
+        expect(r.pdus, `read size ${readSize}`).toEqual(pdus);
+        expect(f.buffered).toBe(0);
+        expect(f.directReadTarget(1)).toBeNull();
+        // only data bytes go direct, never more than the Data-In PDUs carry
+        expect(direct).toBeLessThanOrEqual(601 + (DATA_IN as { data: Buffer }).data.length);
+        // of the big Data-In's 601 data bytes, only those read together with its header's end
+        // (at most readSize - 1) and a last stretch shorter than `min` may miss the direct reads
+        expect(direct, `read size ${readSize}`).toBeGreaterThanOrEqual(601 - (readSize - 1) - (min - 1));
+      }
+    }
+  });
+
+  it("direct reads: a read larger than what is missing is refused, nothing offered past the data", () => {
+    const stream = wire([bigDataIn], NO_DIGESTS);
+    const f = framer(NO_DIGESTS);
+    const r = new Placer();
+    expect(f.directReadTarget(1)).toBeNull(); // no PDU under way
+    f.push(Buffer.from(stream.subarray(0, 100)), r); // header + 52 data bytes
+    const target = f.directReadTarget(1)!;
+    expect(target.length).toBe(601 - 52);
+    expect(() => f.pushDirect(target.length + 1, r)).toThrow(RangeError);
+    stream.copy(target, 0, 100, 100 + target.length);
+    f.pushDirect(target.length, r);
+    expect(r.pdus).toEqual([]); // 3 bytes of padding still to come
+    expect(f.directReadTarget(1)).toBeNull();
+    f.push(Buffer.from(stream.subarray(100 + target.length)), r);
+    expect(r.pdus).toEqual([bigDataIn]);
+    expect(r.placedOut).toEqual([true]);
+  });
+
   it("a refused offer (null) accumulates as usual", () => {
     const stream = wire(pdus, NO_DIGESTS);
     for (let cut = 0; cut <= stream.length; cut += 7) {

@@ -168,6 +168,54 @@ describe("PduTransport round trips", () => {
     expect(client.counters.bytesReceived).toBe(48 + 4 + 4100 + 4);
   });
 
+  it("a large Data-In data segment is read from the socket straight into the placed buffer", async () => {
+    const size = MAX_RECV - 2; // padded on the wire: the padding must not land in the destination
+    const sent = [pattern(size, 21), pattern(size, 22)];
+    const stream = Buffer.concat(
+      sent.flatMap((data, itt) => encodePdu({ ...TARGET_SAMPLES["DataIn"]!, itt, data } as Pdu, NO_DIGESTS)),
+    );
+    let raw: net.Socket | null = null;
+    const port = await listen((s) => {
+      raw = s;
+    });
+    const client = await PduTransport.connect("127.0.0.1", port, 2000);
+    open.push(client);
+    client.setNegotiated(false, false, MAX_RECV);
+    const dests = sent.map(() => Buffer.alloc(size + 8, 0xee));
+    const got: Array<{ itt: number; data: Buffer; placed: boolean }> = [];
+    client.handler = {
+      onPdu: (pdu) => {
+        const { itt, data } = pdu as { itt: number; data: Buffer };
+        got.push({ itt, data: Buffer.from(data), placed: data.buffer === dests[itt]!.buffer });
+      },
+      onError: () => {},
+      onClose: () => {},
+      placeData: (bhs, off, dsl) => dests[bhs.readUInt32BE(off + 16)]!.subarray(4, 4 + dsl),
+    };
+    await until(() => raw !== null, "the accept");
+    // The first PDU's header and 1000 data bytes alone, the rest later: the rest of its data is
+    // one direct read; the second PDU then arrives whole in the read buffer and is not placed.
+    raw!.write(stream.subarray(0, 48 + 1000));
+    await until(() => client.counters.bytesReceived === 48 + 1000, "the first piece");
+    await sleep(20);
+    raw!.write(stream.subarray(48 + 1000));
+    await until(() => got.length === 2, "the Data-In PDUs");
+    expect(got.map((g) => [g.itt, g.placed])).toEqual([
+      [0, true],
+      [1, false],
+    ]);
+    expect(got[0]!.data.equals(sent[0]!)).toBe(true);
+    expect(got[1]!.data.equals(sent[1]!)).toBe(true);
+    expect(dests[0]!.subarray(4, 4 + size).equals(sent[0]!)).toBe(true);
+    // nothing written around the destination: the padding after the data was skipped
+    expect([...dests[0]!.subarray(0, 4), ...dests[0]!.subarray(4 + size)]).toEqual(Array(8).fill(0xee));
+    expect(client.counters.bytesReceived).toBe(stream.length);
+    // the first PDU's data after its first 1000 bytes came straight from the kernel (all of it,
+    // unless the kernel handed it over in pieces and the last one was under 16 KiB)
+    expect(client.counters.bytesReceivedDirect).toBeLessThanOrEqual(size - 1000);
+    expect(client.counters.bytesReceivedDirect).toBeGreaterThan(size - 1000 - 16 * 1024);
+  });
+
   it("a data segment above the peer's MaxRecvDataSegmentLength is one framing error, then one close", async () => {
     const { client, server, atServer } = await pair();
     server.setNegotiated(false, false, 4096);
