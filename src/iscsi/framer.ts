@@ -79,6 +79,8 @@ export class PduFramer {
   private placing: Buffer | null = null;
   /** Header of the current crossing PDU complete (and checked): placement was decided. */
   private headerIn = false;
+  /** DataSegmentLength of the latest PDU framed when it is a Data-In, else 0. */
+  private lastDataInLength = 0;
 
   private failure: ProtocolError | null = null;
 
@@ -214,6 +216,18 @@ export class PduFramer {
     return dest.subarray(got, this.curDsl);
   }
 
+  /**
+   * Header-first reads: at a PDU boundary right after a Data-In of at least `min` data bytes (a
+   * large read is under way, so the next PDU is likely its next Data-In), the number of bytes the
+   * next socket read should take: just the next header. Its data segment can then be read straight
+   * into place (directReadTarget) instead of arriving in a read buffer with the header and being
+   * copied out. 0: no limit (read as much as there is).
+   */
+  nextReadLimit(min: number): number {
+    if (this.accLen !== 0 || this.failure !== null || this.dataDigest || this.lastDataInLength < min) return 0;
+    return BHS_LENGTH + (this.headerDigest ? DIGEST_LENGTH : 0);
+  }
+
   /** `n` bytes were read straight into the buffer directReadTarget returned. */
   pushDirect(n: number, sink: FrameSink): void {
     if (this.failure !== null) throw this.failure;
@@ -251,6 +265,7 @@ export class PduFramer {
         ),
       );
     }
+    this.lastDataInLength = (buf[off]! & 0x3f) === OPCODE_DATA_IN ? dsl : 0;
     const hd = this.headerDigest;
     // The data digest is present only when there is a data segment.
     const dd = this.dataDigest && dsl > 0;

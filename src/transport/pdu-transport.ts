@@ -456,10 +456,20 @@ export class PduTransport implements FrameSink {
    * Data-In data segment being placed (see DIRECT_READ_MIN), else `readBuffer`.
    */
   nextReadBuffer(readBuffer: Buffer): Buffer {
-    const direct = this.stopped ? null : this.framer.directReadTarget(DIRECT_READ_MIN);
+    if (this.stopped) return readBuffer;
+    const direct = this.framer.directReadTarget(DIRECT_READ_MIN);
     this.directRead = direct;
-    return direct ?? readBuffer;
+    if (direct !== null) return direct;
+    // During a large read, the next header alone: its data can then be read straight into place.
+    const limit = this.framer.nextReadLimit(DIRECT_READ_MIN);
+    if (limit === 0) return readBuffer;
+    let h = this.headerRead;
+    if (h === null || h.length !== limit || h.buffer !== readBuffer.buffer) h = this.headerRead = readBuffer.subarray(0, limit);
+    return h;
   }
+
+  /** The start of the read buffer, as long as one header: the buffer of a header-first read. */
+  private headerRead: Buffer | null = null;
 
   /** `n` bytes arrived in the buffer nextReadBuffer returned as a direct read. */
   receiveDirect(n: number): void {

@@ -387,6 +387,65 @@ describe("PduFramer: direct placement of Data-In", () => {
     expect(r.placedOut).toEqual([true]);
   });
 
+  it("header-first reads: after a large Data-In, the next read takes one header, then its data goes direct", () => {
+    const second = { ...bigDataIn, dataSN: 4, bufferOffset: 8192 + 601, data: pattern(601, 8) } as Pdu;
+    const small = STREAM_PDUS[3]!; // a SCSI Response: never placed
+    for (const [label, digests, header] of [
+      ["without digests", NO_DIGESTS, 48],
+      ["with header digest", { headerDigest: true, dataDigest: false }, 52],
+    ] as const) {
+      const stream = wire([bigDataIn, second, small, bigDataIn], digests);
+      for (let readSize = 1; readSize <= stream.length; readSize++) {
+        const f = framer(digests);
+        const r = new Placer();
+        let direct = 0;
+        let limited = 0;
+        for (let pos = 0; pos < stream.length; ) {
+          const target = f.directReadTarget(64);
+          const limit = target === null ? f.nextReadLimit(64) : 0;
+          if (limit > 0) {
+            expect(limit).toBe(header);
+            limited++;
+          }
+          const n = Math.min(readSize, stream.length - pos, target?.length ?? Infinity, limit || Infinity);
+          if (target !== null) {
+            stream.copy(target, 0, pos, pos + n);
+            f.pushDirect(n, r);
+            direct += n;
+          } else f.push(Buffer.from(stream.subarray(pos, pos + n)), r);
+          pos += n;
+        }
+        expect(r.pdus, `${label}, read size ${readSize}`).toEqual([bigDataIn, second, small, bigDataIn]);
+        expect(r.malformed).toEqual([]);
+        // reads of exactly the first PDU: a boundary after a big Data-In, so the next read is one
+        // header, and then all of the second Data-In's data goes straight to its destination
+        const firstWire = header + 604;
+        if (readSize === firstWire) {
+          expect(limited, label).toBeGreaterThanOrEqual(1);
+          expect(direct, label).toBeGreaterThanOrEqual(601);
+        }
+      }
+    }
+  });
+
+  it("no header-first read mid-PDU, after a small Data-In, or with data digests", () => {
+    const small = { ...DATA_IN, data: pattern(40, 3) } as Pdu;
+    const f = framer(NO_DIGESTS);
+    const r = new Placer();
+    const big = wire([bigDataIn], NO_DIGESTS);
+    expect(f.nextReadLimit(64)).toBe(0); // nothing received yet
+    f.push(Buffer.from(big.subarray(0, 100)), r);
+    expect(f.nextReadLimit(64)).toBe(0); // mid-PDU
+    f.push(Buffer.from(big.subarray(100)), r);
+    expect(f.nextReadLimit(64)).toBe(48);
+    expect(f.nextReadLimit(602)).toBe(0); // 601 data bytes are not "at least 602"
+    f.push(Buffer.from(wire([small], NO_DIGESTS)), r);
+    expect(f.nextReadLimit(64)).toBe(0);
+    const d = framer(DIGESTS);
+    d.push(Buffer.from(wire([bigDataIn], DIGESTS)), new Placer());
+    expect(d.nextReadLimit(64)).toBe(0); // no placement with data digests: nothing to gain
+  });
+
   it("a refused offer (null) accumulates as usual", () => {
     const stream = wire(pdus, NO_DIGESTS);
     for (let cut = 0; cut <= stream.length; cut += 7) {
