@@ -46,6 +46,8 @@ export interface LogicalUnit {
   readonly lun: number;
   readonly blockSize: number;
   readonly blocks: number;
+  /** What backs it, for the target's log: "memory LUN 1 GiB (tmpfs)", "file LUN /path (1 GiB)". */
+  readonly description: string;
   execute(cmd: ScsiCommandIn, done: (out: ScsiCommandOut) => void): void;
   /** TMF response code (LU reset etc.). */
   taskManagement(fn: number, nexus: Nexus): number;
@@ -163,9 +165,13 @@ function takeUnitAttention(lu: LuState, nexus: Nexus, cdb: Buffer): ScsiCommandO
   return unitAttentionResult(op === 0x03 ? cdb[4]! : -1, code >> 8, code & 0xff);
 }
 
-function openBackend(spec: LunSpec, blockSize: number): LunBackend {
-  if (spec.kind === "memory") return createMemoryBackend(spec.sizeBytes, blockSize);
-  return createFileBackend(spec.path, spec.sizeBytes, spec.readOnly === true);
+function openBackend(spec: LunSpec, blockSize: number): { backend: LunBackend; description: string } {
+  if (spec.kind === "memory") {
+    const backend = createMemoryBackend(spec.sizeBytes, blockSize);
+    return { backend, description: backend.description };
+  }
+  const backend = createFileBackend(spec.path, spec.sizeBytes, spec.readOnly === true);
+  return { backend, description: `file LUN ${spec.path} (${backend.sizeBytes} bytes)` };
 }
 
 /** TMF function codes (RFC 7143 11.5.1) that reset an LU's RESERVE(6) state. */
@@ -176,13 +182,14 @@ const TMF_COMPLETE = 0;
 const TMF_NOT_SUPPORTED = 5;
 
 export async function createLogicalUnit(lun: number, spec: LunSpec, ctx: LuContext): Promise<LogicalUnit> {
-  const backend = openBackend(spec, ctx.blockSize);
+  const { backend, description } = openBackend(spec, ctx.blockSize);
   const lu = createLuState(lun, backend, ctx, spec.readOnly === true);
   let closed: Promise<void> | null = null;
   return {
     lun,
     blockSize: lu.blockSize,
     blocks: lu.blocks,
+    description,
     execute(cmd, done) {
       const r = dispatch(lu, cmd);
       if (r instanceof Promise) r.then(done);

@@ -12,7 +12,11 @@ export interface LunBackend {
    * within one chunk), valid until the next write to that range; callers must not modify it.
    */
   read(offset: number, length: number): Buffer;
-  /** Copies `data` into the store at `offset`. */
+  /**
+   * Copies `data` into the store at `offset`. Throws when it cannot; an error for which
+   * isNoSpace() holds means the store ran out of room (thin provisioning's "space allocation
+   * failed"), and the range then holds old bytes, new bytes or a mix of them.
+   */
   write(offset: number, data: Buffer): void;
   /** Deallocates the range; afterwards it reads as zeros (LBPRZ). */
   unmap(offset: number, length: number): void;
@@ -25,4 +29,19 @@ export interface LunBackend {
   flush(): Promise<void>;
   /** Flushes and releases the store. Further calls are errors. */
   close(): Promise<void>;
+}
+
+/** A write the store has no room for (a full tmpfs, memory that cannot be had). */
+export class NoSpaceError extends Error {
+  readonly code = "ENOSPC";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NoSpaceError";
+  }
+}
+
+/** Whether `err` means "no room for this write": ours, or the filesystem's ENOSPC / EDQUOT. */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }

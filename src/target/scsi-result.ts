@@ -51,6 +51,11 @@ export const PARAMETER_LIST_LENGTH_ERROR = fixed(SenseKey.ILLEGAL_REQUEST, 0x1a,
 export const SAVING_NOT_SUPPORTED = fixed(SenseKey.ILLEGAL_REQUEST, 0x39, 0x00);
 /** DATA PROTECT, WRITE PROTECTED (27h/00h). */
 export const WRITE_PROTECTED = fixed(SenseKey.DATA_PROTECT, 0x27, 0x00);
+/**
+ * DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT (27h/07h): a thin-provisioned LU could not
+ * get room for a write (SBC-4, thin provisioning resource exhaustion), e.g. a memory LUN's tmpfs is full.
+ */
+export const SPACE_ALLOCATION_FAILED = fixed(SenseKey.DATA_PROTECT, 0x27, 0x07);
 /** MEDIUM ERROR, WRITE ERROR (0Ch/00h): the backend failed a write or flush. */
 export const WRITE_ERROR = fixed(SenseKey.MEDIUM_ERROR, 0x0c, 0x00);
 /** MEDIUM ERROR, UNRECOVERED READ ERROR (11h/00h). */

@@ -1,6 +1,7 @@
 import { decodeRwCdbInto, type RwCdb } from "../scsi/cdb-decode.js";
 import type { ScsiCommandOut } from "./logical-unit.js";
 import { inRange, isWriteProtected, type LuState } from "./lu-state.js";
+import { isNoSpace } from "./lun-backend.js";
 import {
   firstDifference,
   GOOD,
@@ -9,6 +10,7 @@ import {
   LBA_OUT_OF_RANGE,
   miscompare,
   READ_ERROR,
+  SPACE_ALLOCATION_FAILED,
   WRITE_ERROR,
   WRITE_PROTECTED,
 } from "./scsi-result.js";
@@ -48,8 +50,9 @@ function store(
 ): ScsiCommandOut | Promise<ScsiCommandOut> {
   try {
     lu.backend.write(offset, data);
-  } catch {
-    return WRITE_ERROR;
+  } catch (err) {
+    // out of room is not a medium error: the initiator may free space (UNMAP) and retry
+    return isNoSpace(err) ? SPACE_ALLOCATION_FAILED : WRITE_ERROR;
   }
   if ((flags & FUA) === 0 && lu.wce) return GOOD;
   return lu.backend.flush().then(

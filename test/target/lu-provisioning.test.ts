@@ -28,7 +28,7 @@ function getLbaStatus(lba: number, alloc = 64): number[] {
 
 describe("memory backend", () => {
   it("allocates chunks on first write only, returns views within a chunk, frees unmapped chunks", () => {
-    const be = createMemoryBackend(2 ** 40, 512); // 1 TiB costs nothing
+    const be = createMemoryBackend(2 ** 40, 512, { store: "slabs" }); // 1 TiB costs nothing; views: slabs
     expect(be.allocatedBytes()).toBe(0);
     expect(be.read(2 ** 39, 4096).equals(Buffer.alloc(4096))).toBe(true);
     be.write(CHUNK_SIZE * 3 + 512, pattern(1024, 1));
