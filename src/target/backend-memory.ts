@@ -27,7 +27,10 @@ export const SLAB_SIZE = 64 * 1024 * 1024;
 export type MemoryStore = "tmpfs" | "slabs";
 
 export interface MemoryBackendOptions {
-  /** "auto" (the default): tmpfs when usable, else slabs. "tmpfs" throws when it is not usable. */
+  /**
+   * "auto" (the default): tmpfs when usable and it has room for the whole LUN, else slabs.
+   * "tmpfs": a tmpfs even with less room (writes beyond it fail as no-space); throws when unusable.
+   */
   store?: "auto" | MemoryStore;
   /** The tmpfs directory (default /dev/shm). */
   tmpfsDir?: string;
@@ -116,7 +119,8 @@ export function createMemoryBackend(
   let fallbackReason = "";
   if (want !== "slabs") {
     const dir = options.tmpfsDir ?? DEFAULT_TMPFS_DIR;
-    const file = openUnlinkedTmpfsFile(dir, sizeBytes);
+    // "auto" takes the tmpfs only when it can hold the whole LUN; "tmpfs" takes it thin
+    const file = openUnlinkedTmpfsFile(dir, sizeBytes, want === "auto");
     if (typeof file === "string") {
       if (want === "tmpfs") throw new Error(`memory LUN: no tmpfs store: ${file}`);
       fallbackReason = file;

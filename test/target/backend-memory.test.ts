@@ -292,6 +292,18 @@ describe("memory backend: the choice of store", () => {
     ).toThrow(/no tmpfs store/);
   });
 
+  it.skipIf(!tmpfsUsable())("takes the tmpfs only when it has room for the whole LUN, unless told to", () => {
+    const huge = 2 ** 44; // 16 TiB: more than any /dev/shm here
+    const auto = createMemoryBackend(huge, 4096);
+    expect(auto.store).toBe("slabs");
+    expect(auto.description).toMatch(
+      /^memory LUN 16 TiB \(slabs: \/dev\/shm has \d+ MiB free, less than the LUN\)$/,
+    );
+    const thin = createMemoryBackend(huge, 4096, { store: "tmpfs" });
+    expect(thin.store).toBe("tmpfs");
+    void thin.close();
+  });
+
   it.skipIf(!tmpfsUsable())(
     "falls back to slabs when the tmpfs refuses the probe write (full), leaving no file",
     () => {
