@@ -15,7 +15,7 @@
 import type { RecoveryCounters } from "../initiator/recovery-stats.js";
 import { outageUpTo } from "../initiator/recovery-stats.js";
 import { recordUs } from "../result/histogram.js";
-import { encodeOp, newOpAccumulator, resetOp } from "../result/op.js";
+import { newOpAccumulator, packOp, resetOp } from "../result/op.js";
 import { correctedLatencyUs } from "./rate.js";
 import type { IntervalMessage } from "./worker-messages.js";
 
@@ -102,8 +102,8 @@ export class IntervalRecorder {
       index,
       ramp: false,
       ms,
-      read: encodeOp(this.read),
-      write: encodeOp(this.write),
+      read: packOp(this.read),
+      write: packOp(this.write),
       errors: this.errors,
       outageMs: Math.round(outageMs),
       reconnects,

@@ -7,9 +7,9 @@
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import type { Piscina } from "piscina";
 import { mergeInto, newLatencyHistogram } from "../result/histogram.js";
-import { addToAccumulator, decodeOp, newOpAccumulator, type OpAccumulator } from "../result/op.js";
+import { addPackedOp, newOpAccumulator, type OpAccumulator } from "../result/op.js";
 import {
-  addIntervalAccumulator,
+  addPackedInterval,
   addRecovery,
   addSenseCounts,
   type IntervalAccumulator,
@@ -136,20 +136,11 @@ export async function runStepOnce(
   // Once per worker per second: decode the worker's interval once and add it into its job's total,
   // its job's interval and the step's interval (the timeline).
   const onInterval = (acc: JobRepAcc, m: IntervalMessage): void => {
-    const part: IntervalAccumulator = {
-      read: decodeOp(m.read),
-      write: decodeOp(m.write),
-      errors: m.errors,
-      ms: m.ms,
-      outageMs: m.outageMs,
-      reconnects: m.reconnects,
-      hasRecovery: true,
-    };
-    addToAccumulator(acc.read, part.read);
-    addToAccumulator(acc.write, part.write);
+    addPackedOp(acc.read, m.read);
+    addPackedOp(acc.write, m.write);
     acc.errors += m.errors;
-    addIntervalAccumulator(acc.intervals, m.index, part);
-    addIntervalAccumulator(intervals, m.index, part);
+    addPackedInterval(acc.intervals, m.index, m);
+    addPackedInterval(intervals, m.index, m);
     ctx.errors.total += m.errors;
     const max = ctx.errors.max;
     if (max !== null && ctx.errors.total > max && failure === null) {
@@ -226,12 +217,14 @@ export async function runStepOnce(
   const onStop = (): void => stopAll();
   ctx.signal?.addEventListener("abort", onStop);
   if (ctx.signal?.aborted) stopAll();
+  // one histogram for every progress line (a new one each second is fresh memory each second)
+  const merged = newLatencyHistogram();
   const tick = (): void => {
     if (ctx.progress === undefined) return;
     const last = Math.max(-1, ...intervals.keys());
     const iv = intervals.get(last);
     const ms = iv !== undefined && iv.ms > 0 ? iv.ms : 1000;
-    const merged = newLatencyHistogram();
+    merged.reset();
     if (iv !== undefined) {
       mergeInto(merged, iv.read.latency);
       mergeInto(merged, iv.write.latency);

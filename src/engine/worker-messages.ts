@@ -4,7 +4,7 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import type { ChapCredentials } from "../iscsi/chap.js";
-import type { EncodedOp } from "../result/op.js";
+import type { PackedOp } from "../result/op.js";
 import type { RecoveryReport } from "../result/types.js";
 import type { StampMismatch } from "../workload/stamp.js";
 import type { ResolvedJob } from "../workload/types.js";
@@ -64,8 +64,8 @@ export interface IntervalMessage {
   ramp: boolean;
   /** Measured milliseconds covered (1000 but for the last one). */
   ms: number;
-  read: EncodedOp;
-  write: EncodedOp;
+  read: PackedOp;
+  write: PackedOp;
   errors: number;
   /** Milliseconds of the interval the worker's session had no connection (an ongoing outage included). */
   outageMs: number;

@@ -4,12 +4,14 @@
  * the encoded form what crosses threads and files; reduce.ts combines them.
  */
 import {
+  addPacked,
   decodeHistogram,
   encodeHistogram,
   type Histogram,
   latencyStats,
   mergeInto,
   newLatencyHistogram,
+  packHistogram,
 } from "./histogram.js";
 import type { OpSummary } from "./types.js";
 
@@ -70,6 +72,28 @@ export function encodeOp(op: OpAccumulator): EncodedOp {
     latency: encodeHistogram(op.latency),
     service: encodeHistogram(op.service),
   };
+}
+
+/**
+ * An accumulator as it crosses from a worker to the runner of the same process: counts and the
+ * histograms packed (see packHistogram; the arrays can be transferred).
+ */
+export interface PackedOp {
+  ios: number;
+  bytes: number;
+  latency: Float64Array;
+  service: Float64Array;
+}
+
+export function packOp(op: OpAccumulator): PackedOp {
+  return { ios: op.ios, bytes: op.bytes, latency: packHistogram(op.latency), service: packHistogram(op.service) };
+}
+
+export function addPackedOp(into: OpAccumulator, from: PackedOp): void {
+  into.ios += from.ios;
+  into.bytes += from.bytes;
+  addPacked(into.latency, from.latency);
+  addPacked(into.service, from.service);
 }
 
 export function decodeOp(e: EncodedOp): OpAccumulator {

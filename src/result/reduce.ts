@@ -13,7 +13,15 @@
  */
 import { InputError } from "../common/errors.js";
 import { decodeHistogram, encodeHistogram, mergeInto } from "./histogram.js";
-import { addToAccumulator, type EncodedOp, newOpAccumulator, type OpAccumulator, summarizeOp } from "./op.js";
+import {
+  addPackedOp,
+  addToAccumulator,
+  type EncodedOp,
+  newOpAccumulator,
+  type OpAccumulator,
+  type PackedOp,
+  summarizeOp,
+} from "./op.js";
 import type {
   Interval,
   IntervalOp,
@@ -136,13 +144,47 @@ export function addIntervalAccumulator(
   index: number,
   part: IntervalAccumulator,
 ): void {
+  const iv = intervalSlot(intervals, index);
+  addToAccumulator(iv.read, part.read);
+  addToAccumulator(iv.write, part.write);
+  addIntervalCounters(iv, part);
+}
+
+/** A worker's interval as it arrives in the runner: its operations packed (see packOp). */
+export interface PackedIntervalPart {
+  read: PackedOp;
+  write: PackedOp;
+  errors: number;
+  ms: number;
+  outageMs: number;
+  reconnects: number;
+}
+
+/** The same, for a worker's packed interval (recovery figures always present). */
+export function addPackedInterval(
+  intervals: Map<number, IntervalAccumulator>,
+  index: number,
+  part: PackedIntervalPart,
+): void {
+  const iv = intervalSlot(intervals, index);
+  addPackedOp(iv.read, part.read);
+  addPackedOp(iv.write, part.write);
+  addIntervalCounters(iv, { ...part, hasRecovery: true });
+}
+
+function intervalSlot(intervals: Map<number, IntervalAccumulator>, index: number): IntervalAccumulator {
   let iv = intervals.get(index);
   if (iv === undefined) {
     iv = newIntervalAccumulator();
     intervals.set(index, iv);
   }
-  addToAccumulator(iv.read, part.read);
-  addToAccumulator(iv.write, part.write);
+  return iv;
+}
+
+function addIntervalCounters(
+  iv: IntervalAccumulator,
+  part: Pick<IntervalAccumulator, "errors" | "ms" | "outageMs" | "reconnects" | "hasRecovery">,
+): void {
   iv.errors += part.errors;
   if (part.ms > iv.ms) iv.ms = part.ms;
   iv.outageMs += part.outageMs;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { IntervalRecorder } from "../../src/engine/interval-recorder.js";
 import { newRecoveryCounters } from "../../src/initiator/recovery-stats.js";
-import { decodeHistogram } from "../../src/result/histogram.js";
+import { addPacked, newLatencyHistogram } from "../../src/result/histogram.js";
 
 describe("IntervalRecorder", () => {
   it("counts a completion only inside [measureStart, end], by operation", () => {
@@ -19,8 +19,10 @@ describe("IntervalRecorder", () => {
     expect(iv.write.ios).toBe(1);
     expect(iv.write.bytes).toBe(8192);
     // latency from the intended start (900 -> 1000 = 100 ms), service from the submission (50 ms)
-    const lat = decodeHistogram(iv.read.latency);
-    const svc = decodeHistogram(iv.read.service);
+    const lat = newLatencyHistogram();
+    const svc = newLatencyHistogram();
+    addPacked(lat, iv.read.latency);
+    addPacked(svc, iv.read.service);
     expect(lat.totalCount).toBe(2);
     expect(lat.maxValue).toBeGreaterThanOrEqual(99_000);
     expect(svc.maxValue).toBeLessThan(51_000);

@@ -1,14 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
+  addPacked,
   decodeHistogram,
   encodeHistogram,
   LATENCY_HIGHEST_US,
   latencyStats,
   mergeHistograms,
+  mergeInto,
   newLatencyHistogram,
+  packHistogram,
   recordUs,
 } from "../../src/result/histogram.js";
-import { decodeOp, encodeOp, newOpAccumulator, summarizeOp } from "../../src/result/op.js";
+import { addPackedOp, decodeOp, encodeOp, newOpAccumulator, packOp, summarizeOp } from "../../src/result/op.js";
 import { latencyValues } from "../helpers/latency-values.js";
 
 const values = (n: number, seed: number): number[] => latencyValues(n, seed, 7);
@@ -94,6 +97,56 @@ describe("latency histograms", () => {
       p99_99: 0,
       max: 0,
     });
+  });
+
+  it("a packed histogram (the worker -> runner form) adds bucket for bucket what merging would", () => {
+    const src = newLatencyHistogram();
+    let x = 7;
+    for (let i = 0; i < 20_000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      recordUs(src, 1 + (x % 5_000_000) / (1 + (i % 7) * 50)); // 1 us .. 5 s, skewed
+    }
+    recordUs(src, LATENCY_HIGHEST_US); // the last bucket too
+    const packed = structuredClone(packHistogram(src));
+    expect(packed.length % 2).toBe(0);
+    const viaPack = newLatencyHistogram();
+    recordUs(viaPack, 123); // adds to what is there
+    addPacked(viaPack, packed);
+    const viaMerge = newLatencyHistogram();
+    recordUs(viaMerge, 123);
+    mergeInto(viaMerge, src);
+    expect(viaPack.totalCount).toBe(20_002);
+    expect(encodeHistogram(viaPack)).toBe(encodeHistogram(viaMerge));
+    for (const p of [0, 50, 99, 99.99, 100]) expect(viaPack.getValueAtPercentile(p)).toBe(viaMerge.getValueAtPercentile(p));
+    // the figures of the result file, as the compressed form (what crossed before) gave them
+    const viaDecode = newLatencyHistogram();
+    recordUs(viaDecode, 123);
+    mergeInto(viaDecode, decodeHistogram(encodeHistogram(src)));
+    expect(latencyStats(viaPack)).toEqual(latencyStats(viaDecode));
+    expect(latencyStats(viaPack).max).toBe(latencyStats(viaMerge).max);
+    expect(packHistogram(newLatencyHistogram()).length).toBe(0);
+    // only the non-empty buckets travel
+    const two = newLatencyHistogram();
+    recordUs(two, 10);
+    recordUs(two, 10);
+    recordUs(two, 40_000);
+    expect(Array.from(packHistogram(two)).filter((_, i) => i % 2 === 1)).toEqual([2, 1]);
+  });
+
+  it("op accumulators survive the packed form", () => {
+    const a = newOpAccumulator();
+    a.ios = 2;
+    a.bytes = 8192;
+    recordUs(a.latency, 100);
+    recordUs(a.latency, 300);
+    recordUs(a.service, 50);
+    const b = newOpAccumulator();
+    b.ios = 1;
+    b.bytes = 4096;
+    recordUs(b.latency, 200);
+    addPackedOp(b, structuredClone(packOp(a)));
+    expect([b.ios, b.bytes, b.latency.totalCount, b.service.totalCount]).toEqual([3, 12288, 3, 1]);
+    expect(b.latency.getValueAtPercentile(50)).toBe(200);
   });
 
   it("op accumulators survive the wire form", () => {
