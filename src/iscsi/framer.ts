@@ -224,7 +224,8 @@ export class PduFramer {
    * copied out. 0: no limit (read as much as there is).
    */
   nextReadLimit(min: number): number {
-    if (this.accLen !== 0 || this.failure !== null || this.dataDigest || this.lastDataInLength < min) return 0;
+    if (this.accLen !== 0 || this.failure !== null || this.dataDigest || this.lastDataInLength < min)
+      return 0;
     return BHS_LENGTH + (this.headerDigest ? DIGEST_LENGTH : 0);
   }
 

@@ -86,7 +86,8 @@ export function packHistogram(h: Histogram): Float64Array {
 /** Adds a packHistogram() of a histogram of the same layout into `into` (exact, bucket by bucket). */
 export function addPacked(into: Histogram, packed: Float64Array): void {
   const j = into as unknown as hdr.JsHistogram;
-  for (let k = 0; k + 1 < packed.length; k += 2) j.recordValueWithCount(j.valueFromIndex(packed[k]!), packed[k + 1]!);
+  for (let k = 0; k + 1 < packed.length; k += 2)
+    j.recordValueWithCount(j.valueFromIndex(packed[k]!), packed[k + 1]!);
 }
 
 /** Adds `from` into `into` (exact: counts per bucket add up). */

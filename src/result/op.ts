@@ -86,7 +86,12 @@ export interface PackedOp {
 }
 
 export function packOp(op: OpAccumulator): PackedOp {
-  return { ios: op.ios, bytes: op.bytes, latency: packHistogram(op.latency), service: packHistogram(op.service) };
+  return {
+    ios: op.ios,
+    bytes: op.bytes,
+    latency: packHistogram(op.latency),
+    service: packHistogram(op.service),
+  };
 }
 
 export function addPackedOp(into: OpAccumulator, from: PackedOp): void {

@@ -464,7 +464,8 @@ export class PduTransport implements FrameSink {
     const limit = this.framer.nextReadLimit(DIRECT_READ_MIN);
     if (limit === 0) return readBuffer;
     let h = this.headerRead;
-    if (h === null || h.length !== limit || h.buffer !== readBuffer.buffer) h = this.headerRead = readBuffer.subarray(0, limit);
+    if (h === null || h.length !== limit || h.buffer !== readBuffer.buffer)
+      h = this.headerRead = readBuffer.subarray(0, limit);
     return h;
   }
 

@@ -11,7 +11,14 @@ import {
   packHistogram,
   recordUs,
 } from "../../src/result/histogram.js";
-import { addPackedOp, decodeOp, encodeOp, newOpAccumulator, packOp, summarizeOp } from "../../src/result/op.js";
+import {
+  addPackedOp,
+  decodeOp,
+  encodeOp,
+  newOpAccumulator,
+  packOp,
+  summarizeOp,
+} from "../../src/result/op.js";
 import { latencyValues } from "../helpers/latency-values.js";
 
 const values = (n: number, seed: number): number[] => latencyValues(n, seed, 7);
@@ -117,7 +124,8 @@ describe("latency histograms", () => {
     mergeInto(viaMerge, src);
     expect(viaPack.totalCount).toBe(20_002);
     expect(encodeHistogram(viaPack)).toBe(encodeHistogram(viaMerge));
-    for (const p of [0, 50, 99, 99.99, 100]) expect(viaPack.getValueAtPercentile(p)).toBe(viaMerge.getValueAtPercentile(p));
+    for (const p of [0, 50, 99, 99.99, 100])
+      expect(viaPack.getValueAtPercentile(p)).toBe(viaMerge.getValueAtPercentile(p));
     // the figures of the result file, as the compressed form (what crossed before) gave them
     const viaDecode = newLatencyHistogram();
     recordUs(viaDecode, 123);
