@@ -1,5 +1,6 @@
 import type { ScsiCommandOut } from "./logical-unit.js";
 import { inRange, isWriteProtected, type LuState, readLba64 } from "./lu-state.js";
+import { isNoSpace } from "./lun-backend.js";
 import {
   GOOD,
   goodAlloc,
@@ -7,6 +8,7 @@ import {
   INVALID_FIELD_IN_PARAMETER_LIST,
   LBA_OUT_OF_RANGE,
   PARAMETER_LIST_LENGTH_ERROR,
+  SPACE_ALLOCATION_FAILED,
   WRITE_ERROR,
   WRITE_PROTECTED,
 } from "./scsi-result.js";
@@ -63,8 +65,8 @@ export function writeSame(
     } else {
       writeRepeated(lu, offset, length, pattern);
     }
-  } catch {
-    return WRITE_ERROR;
+  } catch (err) {
+    return isNoSpace(err) ? SPACE_ALLOCATION_FAILED : WRITE_ERROR;
   }
   return flushed(lu);
 }

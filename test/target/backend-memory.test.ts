@@ -62,6 +62,9 @@ const ENOSPC = (): NodeJS.ErrnoException =>
   Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28 });
 
 /** Makes the next allocation of the store fail as a full tmpfs (or memory that is not there) would. */
+/** Buffer.alloc itself, for the spies below (a spy layered on a spy would call itself). */
+const realAlloc = Buffer.alloc.bind(Buffer);
+
 function failNextAllocation(store: MemoryStore): void {
   if (store === "tmpfs") {
     vi.mocked(fs.writeSync).mockImplementationOnce(() => {
@@ -69,10 +72,9 @@ function failNextAllocation(store: MemoryStore): void {
     });
   } else {
     // the next slab (a region's worth, not the test's own small buffers) cannot be had
-    const alloc = Buffer.alloc.bind(Buffer);
     let failed = false;
     vi.spyOn(Buffer, "alloc").mockImplementation((size, fill, encoding) => {
-      if (size < MiB || failed) return alloc(size, fill, encoding);
+      if (size < MiB || failed) return realAlloc(size, fill, encoding);
       failed = true;
       throw new RangeError("Array buffer allocation failed");
     });
@@ -196,6 +198,17 @@ describe.each(STORES)("memory backend, %s store: the same behaviour", (store) =>
     async () => {
       const be = open(MiB, 512);
       const lu = createLuState(0, be, ctx(512), false);
+      // WRITE SAME with a pattern allocates too: the same sense (before anything is allocated)
+      const writeSame10 = Buffer.from([0x41, 0, 0, 0, 0, 64, 0, 0, 8, 0]);
+      failNextAllocation(store);
+      const same = await dispatch(lu, {
+        cdb: writeSame10,
+        dataOut: pattern(512, 5),
+        expectedDataInLength: 0,
+        nexus: nexus(1),
+      });
+      expect(same.status).toBe(2);
+      expect(senseOf(same)).toEqual([0x07, 0x27, 0x07]);
       const write10 = Buffer.from([0x2a, 0, 0, 0, 0, 8, 0, 0, 8, 0]);
       failNextAllocation(store);
       const out = await dispatch(lu, {
