@@ -92,7 +92,7 @@ function usage() {
     "usage: npm run bench -- [--suite <name>[,<name>]] [--quick] [--reps N] [--seconds N] [--no-build]",
     `  --suite     ${SUITES.join(", ")} or all (default all; repeatable or comma-separated)`,
     "  --quick     shorter runs (2 s per sample, memory 20 s)",
-    "  --reps      alternating repetitions per comparison (default 3; the whole suite then takes about 9 minutes)",
+    "  --reps      alternating repetitions per comparison (default 3; the whole suite then takes 7-10 minutes)",
     "  --seconds   measured seconds per sample (default 3)",
     "  --no-build  use dist/ as it is instead of compiling src/ first",
   ].join("\n");
