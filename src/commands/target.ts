@@ -185,6 +185,8 @@ export async function serveTarget(o: TargetCommandOptions): Promise<number> {
     return reportError(err, false);
   }
   for (const url of target.urls) process.stdout.write(`${url}\n`);
+  // what backs each LUN (a memory LUN on tmpfs or in anonymous memory, a file) goes with the log
+  for (const [i, what] of target.luns.entries()) process.stderr.write(`LUN ${i}: ${what}\n`);
   const signal = await new Promise<string>((resolve) => {
     const on = (s: string) => {
       process.off("SIGINT", on);

@@ -24,6 +24,8 @@ export interface RunningTarget {
   readonly iqn: string;
   /** One iscsi:// URL per LUN. */
   readonly urls: string[];
+  /** What backs each LUN, e.g. "memory LUN 1 GiB (tmpfs)" (see LogicalUnit.description). */
+  readonly luns: string[];
   url(lun?: number): string;
   stop(): Promise<void>;
 }
@@ -37,16 +39,17 @@ function running(
   host: string,
   port: number,
   iqn: string,
-  lunCount: number,
+  luns: string[],
   stop: () => Promise<void>,
 ): RunningTarget {
-  const urls = Array.from({ length: lunCount }, (_, i) => targetUrl(host, port, iqn, i));
+  const urls = luns.map((_, i) => targetUrl(host, port, iqn, i));
   let stopping: Promise<void> | null = null;
   return {
     host,
     port,
     iqn,
     urls,
+    luns,
     url: (lun = 0) => targetUrl(host, port, iqn, lun),
     stop: () => {
       stopping ??= stop();
@@ -68,7 +71,8 @@ export async function startTargetInProcess(
     for (const [i, spec] of config.luns.entries()) lus.push(await createLogicalUnit(i, spec as LunSpec, ctx));
     const portal = new Portal(config, lus, ctx, events.log);
     const addr = await portal.listen();
-    return running(addr.host, addr.port, config.iqn, lus.length, async () => {
+    const luns = lus.map((lu) => lu.description);
+    return running(addr.host, addr.port, config.iqn, luns, async () => {
       await portal.close();
       for (const lu of lus) {
         await lu.flush().catch(() => {});
@@ -93,7 +97,7 @@ function workerEntry(): URL | null {
 }
 
 type WorkerReply =
-  | { type: "ready"; host: string; port: number; iqn: string; lunCount: number }
+  | { type: "ready"; host: string; port: number; iqn: string; luns: string[] }
   | { type: "error"; name: string; message: string }
   | { type: "stopped" }
   | { type: "log"; line: string };
@@ -113,7 +117,7 @@ export async function startTarget(options: TargetOptions, events: TargetEvents =
       } else if (msg.type === "ready") {
         started = true;
         resolve(
-          running(msg.host, msg.port, msg.iqn, msg.lunCount, () => {
+          running(msg.host, msg.port, msg.iqn, msg.luns, () => {
             return new Promise<void>((done) => {
               onStopped = done;
               worker.postMessage({ type: "stop" });

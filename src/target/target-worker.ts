@@ -23,7 +23,7 @@ if (port !== null) {
       host: target.host,
       port: target.port,
       iqn: target.iqn,
-      lunCount: target.urls.length,
+      luns: target.luns,
     });
   } catch (err) {
     const e = err as Error;

@@ -99,6 +99,8 @@ describe("target --fault and the limits", () => {
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(stderr).toContain("faults: close-after=1 (seed 1)");
+      // what backs the LUN is said once, on stderr
+      expect(stderr).toMatch(/^LUN 0: memory LUN 1 MiB \((tmpfs|slabs: [^)]+)\)$/m);
       expect(stderr).toContain("fault close-after=1: closing");
     } finally {
       child.kill("SIGTERM");
