@@ -141,31 +141,25 @@ describe("latency histograms", () => {
     expect(Array.from(packHistogram(two)).filter((_, i) => i % 2 === 1)).toEqual([2, 1]);
   });
 
-  it("op accumulators survive the packed form", () => {
+  /** An accumulator of `latencies.length` 4 KiB I/Os with those latencies and service times. */
+  function opOf(latencies: number[], services: number[]) {
     const a = newOpAccumulator();
-    a.ios = 2;
-    a.bytes = 8192;
-    recordUs(a.latency, 100);
-    recordUs(a.latency, 300);
-    recordUs(a.service, 50);
-    const b = newOpAccumulator();
-    b.ios = 1;
-    b.bytes = 4096;
-    recordUs(b.latency, 200);
-    addPackedOp(b, structuredClone(packOp(a)));
+    a.ios = latencies.length;
+    a.bytes = 4096 * latencies.length;
+    for (const us of latencies) recordUs(a.latency, us);
+    for (const us of services) recordUs(a.service, us);
+    return a;
+  }
+
+  it("op accumulators survive the packed form", () => {
+    const b = opOf([200], []);
+    addPackedOp(b, structuredClone(packOp(opOf([100, 300], [50]))));
     expect([b.ios, b.bytes, b.latency.totalCount, b.service.totalCount]).toEqual([3, 12288, 3, 1]);
     expect(b.latency.getValueAtPercentile(50)).toBe(200);
   });
 
   it("op accumulators survive the wire form", () => {
-    const a = newOpAccumulator();
-    a.ios = 3;
-    a.bytes = 12288;
-    recordUs(a.latency, 100);
-    recordUs(a.latency, 200);
-    recordUs(a.latency, 300);
-    recordUs(a.service, 50);
-    const b = decodeOp(structuredClone(encodeOp(a)));
+    const b = decodeOp(structuredClone(encodeOp(opOf([100, 200, 300], [50]))));
     expect(b.ios).toBe(3);
     expect(b.bytes).toBe(12288);
     expect(b.latency.totalCount).toBe(3);

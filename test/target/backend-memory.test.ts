@@ -198,27 +198,17 @@ describe.each(STORES)("memory backend, %s store: the same behaviour", (store) =>
     async () => {
       const be = open(MiB, 512);
       const lu = createLuState(0, be, ctx(512), false);
-      // WRITE SAME with a pattern allocates too: the same sense (before anything is allocated)
-      const writeSame10 = Buffer.from([0x41, 0, 0, 0, 0, 64, 0, 0, 8, 0]);
-      failNextAllocation(store);
-      const same = await dispatch(lu, {
-        cdb: writeSame10,
-        dataOut: pattern(512, 5),
-        expectedDataInLength: 0,
-        nexus: nexus(1),
-      });
-      expect(same.status).toBe(2);
-      expect(senseOf(same)).toEqual([0x07, 0x27, 0x07]);
+      /** `cdb` with `dataOut` while the store has no room: CHECK CONDITION, 7/27/07. */
+      const refused = async (cdb: Buffer, dataOut: Buffer) => {
+        failNextAllocation(store);
+        const out = await dispatch(lu, { cdb, dataOut, expectedDataInLength: 0, nexus: nexus(1) });
+        expect(out.status).toBe(2);
+        expect(senseOf(out)).toEqual([0x07, 0x27, 0x07]);
+      };
+      // WRITE SAME with a pattern allocates too (tried first: nothing is allocated yet)
+      await refused(Buffer.from([0x41, 0, 0, 0, 0, 64, 0, 0, 8, 0]), pattern(512, 5));
       const write10 = Buffer.from([0x2a, 0, 0, 0, 0, 8, 0, 0, 8, 0]);
-      failNextAllocation(store);
-      const out = await dispatch(lu, {
-        cdb: write10,
-        dataOut: pattern(4096, 4),
-        expectedDataInLength: 0,
-        nexus: nexus(1),
-      });
-      expect(out.status).toBe(2);
-      expect(senseOf(out)).toEqual([0x07, 0x27, 0x07]);
+      await refused(write10, pattern(4096, 4));
       // nothing was lost silently: the blocks read as they were (zeros), and a retry lands
       const read10 = Buffer.from([0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0]);
       const cmd = { cdb: read10, dataOut: null, expectedDataInLength: 4096, nexus: nexus(1) };
