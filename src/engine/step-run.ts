@@ -133,8 +133,8 @@ export async function runStepOnce(
     }
   };
 
-  // Once per worker per second: decode the worker's interval once and add it into its job's total,
-  // its job's interval and the step's interval (the timeline).
+  // Once per worker per second: add the worker's packed interval straight into its job's total,
+  // its job's interval and the step's interval (the timeline); no histogram is made for the part.
   const onInterval = (acc: JobRepAcc, m: IntervalMessage): void => {
     addPackedOp(acc.read, m.read);
     addPackedOp(acc.write, m.write);

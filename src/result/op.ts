@@ -1,7 +1,8 @@
 /**
  * One operation type's figures (the OP object of the result file) and the counters behind them:
  * I/Os, bytes, the latency and service-time histograms. The accumulator is what workers fill,
- * the encoded form what crosses threads and files; reduce.ts combines them.
+ * the packed form what crosses from a worker to the runner, the encoded form what files hold;
+ * reduce.ts combines them.
  */
 import {
   addPacked,
