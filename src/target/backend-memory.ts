@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { DEFAULT_TMPFS_DIR, openUnlinkedTmpfsFile } from "./backend-tmpfs.js";
+import { DEFAULT_TMPFS_DIR, openUnlinkedTmpfsFile, preadFully, pwriteFully } from "./backend-tmpfs.js";
 import { type LunBackend, NoSpaceError } from "./lun-backend.js";
 
 /**
@@ -96,24 +96,14 @@ function formatSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-/** Errors of the store that mean "no room": a full tmpfs, or memory the kernel would not give. */
-function noSpace(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === "ENOSPC" || code === "EDQUOT" || code === "ENOMEM";
-}
-
-export function createMemoryBackend(
+/**
+ * The store a memory LUN gets: the tmpfs file (fd >= 0) when asked for or usable, else slabs
+ * (fd -1), and the description that says which and why.
+ */
+function chooseStore(
   sizeBytes: number,
-  blockSize: number,
-  options: MemoryBackendOptions = {},
-): MemoryBackend {
-  if (CHUNK_SIZE % blockSize !== 0) throw new RangeError("blockSize must divide the chunk size");
-  const blocksPerChunk = CHUNK_SIZE / blockSize;
-  const regionCount = Math.ceil(sizeBytes / SLAB_SIZE);
-  const regions: Array<Region | undefined> = new Array(regionCount).fill(undefined);
-  let chunksInUse = 0;
-  let closed = false;
-
+  options: MemoryBackendOptions,
+): { fd: number; store: MemoryStore; description: string } {
   const want = options.store ?? "auto";
   let fd = -1;
   let fallbackReason = "";
@@ -128,9 +118,25 @@ export function createMemoryBackend(
       fd = file.fd;
     }
   }
+  const store: MemoryStore = fd >= 0 ? "tmpfs" : "slabs";
+  const why = fallbackReason === "" ? "" : `: ${fallbackReason}`;
+  return { fd, store, description: `memory LUN ${formatSize(sizeBytes)} (${store}${why})` };
+}
+
+export function createMemoryBackend(
+  sizeBytes: number,
+  blockSize: number,
+  options: MemoryBackendOptions = {},
+): MemoryBackend {
+  if (CHUNK_SIZE % blockSize !== 0) throw new RangeError("blockSize must divide the chunk size");
+  const blocksPerChunk = CHUNK_SIZE / blockSize;
+  const regionCount = Math.ceil(sizeBytes / SLAB_SIZE);
+  const regions: Array<Region | undefined> = new Array(regionCount).fill(undefined);
+  let chunksInUse = 0;
+  let closed = false;
+
+  const { fd, store, description } = chooseStore(sizeBytes, options);
   const tmpfs = fd >= 0;
-  const store: MemoryStore = tmpfs ? "tmpfs" : "slabs";
-  const description = `memory LUN ${formatSize(sizeBytes)} (${store}${fallbackReason === "" ? "" : `: ${fallbackReason}`})`;
 
   function ensureOpen(): void {
     if (closed) throw new Error("memory LUN: the store is closed");
@@ -200,7 +206,7 @@ export function createMemoryBackend(
     const from = at + (first - b0) * blockSize;
     const to = at + (last + 1 - b0) * blockSize;
     out.fill(0, at, from);
-    pread(out, from, to - from, base + first * blockSize);
+    preadFully(fd, out, from, to - from, base + first * blockSize);
     out.fill(0, to, at + n);
     for (let b = first + 1; b < last; b++) {
       if (m[b] === 0) out.fill(0, at + (b - b0) * blockSize, at + (b + 1 - b0) * blockSize);
@@ -212,18 +218,6 @@ export function createMemoryBackend(
     const m = r.mapped;
     for (let b = b0; b < b1; b++) if (m[b] !== 0) return true;
     return false;
-  }
-
-  function pread(out: Buffer, at: number, length: number, position: number): void {
-    let done = 0;
-    while (done < length) {
-      const got = fs.readSync(fd, out, at + done, length - done, position + done);
-      if (got === 0) {
-        out.fill(0, at + done, at + length); // beyond the file's end: cannot happen after ftruncate
-        return;
-      }
-      done += got;
-    }
   }
 
   function read(offset: number, length: number): Buffer {
@@ -261,24 +255,10 @@ export function createMemoryBackend(
     }
   }
 
-  function pwrite(data: Buffer, offset: number): void {
-    let done = 0;
-    try {
-      while (done < data.length) {
-        done += fs.writeSync(fd, data, done, data.length - done, offset + done);
-      }
-    } catch (err) {
-      // Nothing of this write is marked mapped: blocks that were unmapped still read as zeros,
-      // mapped ones may hold part of the new bytes (the command fails, as a disk's would).
-      if (noSpace(err)) throw new NoSpaceError(`memory LUN: the tmpfs is full`, { cause: err });
-      throw err;
-    }
-  }
-
   function write(offset: number, data: Buffer): void {
     ensureOpen();
     const length = data.length;
-    if (tmpfs) pwrite(data, offset); // one syscall, whatever regions it spans
+    if (tmpfs) pwriteFully(fd, data, offset); // one syscall, whatever regions it spans
     let done = 0;
     while (done < length) {
       const pos = offset + done;

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
+import { NoSpaceError } from "./lun-backend.js";
 
 /** Where the memory LUN's file goes when nothing else is asked for. */
 export const DEFAULT_TMPFS_DIR = "/dev/shm";
@@ -73,4 +74,38 @@ export function openUnlinkedTmpfsFile(dir: string, sizeBytes: number, needRoom: 
     return `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
   }
   return { fd, path };
+}
+
+/** Errors of the file that mean "no room": a full tmpfs, a quota, or memory the kernel would not give. */
+function noSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "ENOMEM";
+}
+
+/** Reads `length` bytes at `position` into out[at..] (zeros past the end, which ftruncate rules out). */
+export function preadFully(fd: number, out: Buffer, at: number, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const got = fs.readSync(fd, out, at + done, length - done, position + done);
+    if (got === 0) {
+      out.fill(0, at + done, at + length);
+      return;
+    }
+    done += got;
+  }
+}
+
+/**
+ * Writes all of `data` at `offset`. No room: NoSpaceError (the caller marks nothing mapped, so
+ * blocks that were unmapped still read as zeros; mapped ones may hold part of the new bytes, and
+ * the command fails, as a disk's would).
+ */
+export function pwriteFully(fd: number, data: Buffer, offset: number): void {
+  let done = 0;
+  try {
+    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+  } catch (err) {
+    if (noSpace(err)) throw new NoSpaceError("memory LUN: the tmpfs is full", { cause: err });
+    throw err;
+  }
 }
