@@ -75,13 +75,15 @@ export class FaultInjector {
   commandSeen(): void {
     const s = this.stall;
     if (s === null || s.schedule.started || this.closed) return;
-    s.schedule.start(Date.now());
-    this.scheduleStall();
+    // one clock reading for both: with two, a millisecond passing in between put `now` past the
+    // anchor, and a stall without `every` then had no window left (it never happened)
+    const now = Date.now();
+    s.schedule.start(now);
+    this.scheduleStall(now);
   }
 
-  private scheduleStall(): void {
+  private scheduleStall(now = Date.now()): void {
     const s = this.stall!;
-    const now = Date.now();
     const start = s.schedule.nextStart(now);
     if (start < 0 || this.closed) return;
     if (start <= now) {

@@ -2,9 +2,10 @@
  * The fault spec grammar (every spec, every extension, bad specs as one-line InputErrors), the
  * seeded BUSY/TASK SET FULL shares and the target-wide stall schedule.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { durationMs } from "../../src/common/duration.js";
 import { InputError } from "../../src/common/errors.js";
+import { FaultInjector, type FaultTarget } from "../../src/target/fault-injector.js";
 import {
   ConnectionFaultCounter,
   type FaultSpec,
@@ -183,5 +184,37 @@ describe("stall schedule", () => {
     expect(s.nextStart(500)).toBe(1000);
     expect(s.until(2099)).toBe(2100);
     expect(s.nextStart(2100)).toBe(3000);
+  });
+});
+
+describe("FaultInjector: the stall", () => {
+  it("a stall without `every` holds the first command's answer even when the clock ticks in between", () => {
+    let clock = 1_000_000;
+    const now = vi.spyOn(Date, "now").mockImplementation(() => clock++); // 1 ms per reading
+    try {
+      let holds = 0;
+      const injector = new FaultInjector(parseFaultSpecs(["stall=600ms"]), 1, () => {});
+      const target: FaultTarget = {
+        remote: "127.0.0.1:1",
+        dataDigest: false,
+        transport: {
+          hold: () => {
+            holds++;
+          },
+          release: () => 0,
+          corruptNextDataDigest: () => {},
+        },
+        faultClose: () => {},
+        sendAsyncLogout: () => {},
+        raiseUnitAttention: () => {},
+      };
+      const c = injector.forConnection(target)!;
+      c.onLogin();
+      expect(c.onCommand(0x00)).toBe(-1);
+      expect(holds).toBe(1);
+      injector.close();
+    } finally {
+      now.mockRestore();
+    }
   });
 });
