@@ -44,12 +44,12 @@ import {
   type LogicalUnit,
   type LuContext,
   type Nexus,
-  type ScsiCommandIn,
   type ScsiCommandOut,
 } from "./logical-unit.js";
 import type { ResolvedTargetOptions } from "./options.js";
 import { type LoginIdentity, TargetLogin } from "./target-login.js";
 import type { TargetSession } from "./target-session.js";
+import { Task } from "./target-task.js";
 import { cdbWriteLength, withTransferLength } from "./write-length.js";
 
 /** What a connection needs from the portal that owns it. */
@@ -93,84 +93,6 @@ const MAX_PENDING_WRITE = 256 * 1024 * 1024;
  * page fault each, ~10-20 µs on a VM), a reused one is warm.
  */
 const MAX_POOLED_WRITE = 32 * 1024 * 1024;
-
-interface PendingR2T {
-  ttt: number;
-  offset: number;
-  length: number;
-  received: number;
-  nextDataSN: number;
-}
-
-/** One SCSI task. Pooled per connection: the `complete` callback is bound once per object. */
-class Task {
-  itt = 0;
-  lun = 0;
-  cmdSN = 0;
-  active = false;
-  aborted = false;
-  executing = false;
-  lu: LogicalUnit | undefined = undefined;
-  cdb: Buffer = EMPTY;
-  edtl = 0;
-  readLength = 0;
-  isWrite = false;
-  dataOut: Buffer | null = null;
-  received = 0;
-  unsolicitedDone = true;
-  unsolicitedDataSN = 0;
-  unsolicitedLimit = 0;
-  nextR2TOffset = 0;
-  r2tSN = 0;
-  r2ts: PendingR2T[] = [];
-  /** Sense to answer with instead of executing (set during the data phase). */
-  failSense: Buffer | null = null;
-  /** Status to answer with instead of executing (-1: none; with failSense null, e.g. TASK SET FULL). */
-  failStatus = -1;
-  /** Bytes of write buffer this task holds against the connection's budget. */
-  reserved = 0;
-  /** Its number among the connection's SCSI commands when faults are on (0: not counted). */
-  faultNumber = 0;
-  /** drop-response: neither executed nor answered; stays in the task set until aborted. */
-  dropped = false;
-  /** Write residual computed from the CDB (positive underflow, negative overflow). */
-  writeResidual = 0;
-  /** Bytes of dataOut the LU gets (less than EDTL when the CDB asks for less). */
-  writeLength = 0;
-  /** dataOut is a buffer of the connection's write-buffer pool (returned on release). */
-  pooledDataOut = false;
-  readonly cmd: ScsiCommandIn;
-  readonly complete: (out: ScsiCommandOut) => void;
-
-  constructor(conn: TargetConnection, nexus: Nexus) {
-    this.cmd = { cdb: EMPTY, dataOut: null, expectedDataInLength: 0, nexus };
-    this.complete = (out: ScsiCommandOut) => conn.taskDone(this, out);
-  }
-
-  /** Takes on a new command: every per-command field from the PDU or back to its start value. */
-  begin(pdu: ScsiCommand, lun: number, lu: LogicalUnit | undefined): void {
-    this.itt = pdu.itt;
-    this.lun = lun;
-    this.cmdSN = pdu.cmdSN;
-    this.active = true;
-    this.aborted = false;
-    this.executing = false;
-    this.lu = lu;
-    this.cdb = Buffer.from(pdu.cdb); // the PDU is a view into the receive buffer
-    this.failSense = null;
-    this.failStatus = -1;
-    this.reserved = 0;
-    this.writeResidual = 0;
-    this.received = 0;
-    this.r2tSN = 0;
-    this.r2ts.length = 0;
-    this.readLength = pdu.read ? (pdu.write ? (pdu.bidiReadLength ?? 0) : pdu.expectedDataTransferLength) : 0;
-    this.isWrite = pdu.write;
-    this.edtl = pdu.write ? pdu.expectedDataTransferLength : 0;
-    this.dropped = false;
-    this.faultNumber = 0;
-  }
-}
 
 type Phase = "login" | "full" | "closed";
 
@@ -469,7 +391,7 @@ export class TargetConnection implements TransportHandler, FaultTarget {
   // ---------------------------------------------------------------- SCSI commands
 
   private allocTask(): Task {
-    return this.pool.pop() ?? new Task(this, this.nexus!);
+    return this.pool.pop() ?? new Task((t, out) => this.taskDone(t, out), this.nexus!);
   }
 
   private onCommand(pdu: ScsiCommand): void {
