@@ -7,11 +7,12 @@
  * coordinated-omission correction: a rate-limited run through a stall shows the stall in its latency
  * (counted from the intended start) and not in its service time.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeHistogram, mergeHistograms } from "../../src/result/histogram.js";
+import { writeVerifyWorkload } from "../helpers/workload-fixtures.js";
 import { buildDist, checkRecovery, runCli } from "./e2e.js";
 
 const dir = mkdtempSync(join(tmpdir(), "iscsi-bench-run-faults-"));
@@ -22,32 +23,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type Json = any;
 const readJson = (p: string): Json => JSON.parse(readFileSync(p, "utf8"));
 
-/** A verify workload: one worker (one session), random 50/50, 4-64 KiB stamped blocks. */
+/** The verify workload of these runs (seed 7). */
 function verifyWorkload(name: string, duration: string, extra: Record<string, unknown> = {}): string {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      duration,
-      rampTime: 0,
-      jobs: [
-        {
-          name: "verify",
-          pattern: "random",
-          readPercent: 50,
-          blockSize: { "4KiB": 60, "16KiB": 25, "64KiB": 15 },
-          queueDepth: 8,
-          workers: 1,
-          size: "64MiB",
-          verify: true,
-          seed: 7,
-          ...extra,
-        },
-      ],
-    }),
-  );
-  return file;
+  return writeVerifyWorkload(dir, name, duration, 7, extra);
 }
 
 /** Runs `workload` on the embedded target with `args`; returns the result and stderr. */

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDist, type CliRun, checkRecovery, runCli } from "../engine/e2e.js";
 import { freePort, requireTgtd } from "../helpers/tgtd.js";
+import { writeVerifyWorkload } from "../helpers/workload-fixtures.js";
 
 requireTgtd();
 
@@ -141,29 +142,7 @@ async function whenWriting(file: string, run: { done: boolean }, settleMs: numbe
 }
 
 function writeWorkload(name: string): string {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      duration: "12s",
-      rampTime: 0,
-      jobs: [
-        {
-          name: "verify",
-          pattern: "random",
-          readPercent: 50,
-          blockSize: { "4KiB": 60, "16KiB": 25, "64KiB": 15 },
-          queueDepth: 8,
-          workers: 1,
-          size: "64MiB",
-          verify: true,
-          seed: 11,
-        },
-      ],
-    }),
-  );
-  return file;
+  return writeVerifyWorkload(dir, name, "12s", 11);
 }
 
 /** Starts the CLI's verify run against the daemon's LUN 1; resolves when it ends. */
@@ -190,6 +169,15 @@ function startRun(name: string, port: number): { done: boolean; result: Promise<
     return r;
   });
   return state;
+}
+
+/** The run's result once it ended: exit 0 and a clean recovery (see expectCleanRecovery). */
+async function cleanRecovery(run: { result: Promise<CliRun>; out: string }): Promise<Json> {
+  const r = await run.result;
+  expect(r.code, r.stderr.slice(-3000)).toBe(0);
+  const res = JSON.parse(readFileSync(run.out, "utf8"));
+  expectCleanRecovery(r, res);
+  return res;
 }
 
 function expectCleanRecovery(r: CliRun, res: Json): void {
@@ -238,10 +226,7 @@ describe("recovery against tgtd with a file-backed LUN", () => {
     } finally {
       await run.result;
     }
-    const r = await run.result;
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    const res = JSON.parse(readFileSync(run.out, "utf8"));
-    expectCleanRecovery(r, res);
+    const res = await cleanRecovery(run);
     // the new tgtd knew nothing of the old session: its power-on UNIT ATTENTION was consumed
     expect(res.summary.recovery.unitAttentions).toBeGreaterThanOrEqual(1);
     expect(second).not.toBeNull();
@@ -280,10 +265,7 @@ describe("recovery against tgtd with a file-backed LUN", () => {
     } finally {
       await run.result;
     }
-    const r = await run.result;
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    const res = JSON.parse(readFileSync(run.out, "utf8"));
-    expectCleanRecovery(r, res);
+    const res = await cleanRecovery(run);
     expect(d.isExited()).toBe(false);
     const rec = res.summary.recovery;
     console.info(
